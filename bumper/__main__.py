@@ -1,0 +1,3 @@
+from bumper.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""Command line: parse, call the core, print, exit. Errors become exit codes here only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bumper import __version__
+from bumper.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BumperError
+
+
+class Context:
+    """Global options shared by every command."""
+
+    def __init__(self, repo: Path | None, fmt: str, color: bool, verbose: int) -> None:
+        self._repo = repo
+        self.format = fmt
+        self.color = color
+        self.verbose = verbose
+
+    def config(self) -> Any:
+        from bumper import config
+
+        repo = self._repo.resolve() if self._repo else config.find_repo(Path.cwd())
+        return config.load(repo)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
+              help="Repository root (default: the git top level of the working directory).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Output for people (text) or programs (json).")
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
+@click.option("-v", "--verbose", count=True, help="More detail.")
+@click.version_option(__version__, prog_name="bumper")
+@click.pass_context
+def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose: int) -> None:
+    """Safe minor and major version bumps for versioned container image folders.
+
+    \b
+    Exit codes: 0 done or nothing to do; 1 check found problems;
+    2 usage or input error; 3 external failure (index, uv, git); 130 interrupted.
+    """
+    import os
+
+    color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    ctx.obj = Context(repo, fmt, color, verbose)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(2)
+
+
+@cli.command()
+@click.argument("dirs", nargs=-1)
+@pass_ctx
+def check(ctx: Context, dirs: tuple[str, ...]) -> None:
+    """Report drift in image folders as path:line: message (fix). Exit 1 when any."""
+    from bumper import check as checks
+    from bumper import discover, output
+
+    config = ctx.config()
+    images, findings = checks.run(config, discover.resolve(config, dirs))
+    output.findings(ctx.format, images, findings)
+    sys.exit(1 if findings else 0)
+
+
+@cli.command()
+@click.argument("dirs", nargs=-1)
+@click.option("--upgrade", is_flag=True, help="Move every pin to the newest version allowed.")
+@click.option("--upgrade-package", "packages", multiple=True, metavar="NAME",
+              help="Move this package's pin to the newest allowed (repeatable).")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 when a lock would change beyond comment lines.")
+@pass_ctx
+def lock(ctx: Context, dirs: tuple[str, ...], upgrade: bool, packages: tuple[str, ...],
+         check_only: bool) -> None:
+    """Regenerate requirements.txt of image folders with uv (all folders when none given)."""
+    from bumper import discover, locking, output
+
+    config = ctx.config()
+    images = [discover.load(config, path) for path in discover.resolve(config, dirs)]
+    results = locking.relock(images, upgrade=upgrade, packages=packages, write=not check_only,
+                             progress=ctx.color)
+    output.lock_results(ctx.format, results, check_only)
+    sys.exit(1 if check_only and any(r.changed for r in results) else 0)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except BumperError as exc:
+        click.echo(f"bumper: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        click.echo("bumper: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("bumper: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: say so in one line; the traceback with -v
+        if "-v" in sys.argv or "--verbose" in sys.argv:
+            raise
+        click.echo(f"bumper: internal error: {type(exc).__name__}: {exc} "
+                   "(rerun with -v for the traceback and report it)", err=True)
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,49 @@
+"""`bumper lock`: relock image folders in place, or check that their locks are current."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bumper import lock
+from bumper.discover import LOCK, ImageDir
+from bumper.fsutil import atomic_write
+
+
+@dataclass(frozen=True)
+class LockResult:
+    rel: str
+    changed: bool
+    diff: str
+
+
+def _diff(old: str, new: str, rel: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True),
+                                        new.splitlines(keepends=True),
+                                        f"a/{rel}/{LOCK}", f"b/{rel}/{LOCK}"))
+
+
+def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str, ...] = (),
+           write: bool = True, progress: bool = False) -> list[LockResult]:
+    """Lock every folder (concurrently); write the locks that changed when ``write``."""
+    jobs = [lock.job_for(image, upgrade=upgrade, upgrade_packages=packages) for image in images]
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            sys.stderr.write(f"\rlocking: {done}/{total} folders")
+            sys.stderr.flush()
+
+    texts = lock.run_jobs(jobs, on_done=report)
+    if progress and len(jobs) > 1:
+        sys.stderr.write("\n")
+    results = []
+    for image, new in zip(images, texts, strict=True):
+        old = image.texts.get(LOCK, "")
+        changed = lock.comparable(old) != lock.comparable(new)
+        if write and new != old:
+            atomic_write(Path(image.path) / LOCK, new)
+        results.append(LockResult(image.rel, changed, _diff(old, new, image.rel) if changed else ""))
+    return results

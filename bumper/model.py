@@ -1,0 +1,182 @@
+"""What an image folder is: its stack of versions and the name rendered from it.
+
+Folder names are lossy (``torch210`` is 2.1.0 or 2.10.0; ROCm 6.4.3 becomes
+``rocm64``), so the versions in the files are the truth and names are only
+ever rendered from them, by a configurable scheme.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, replace
+
+ACCEL_KINDS = ("cuda", "rocm", "cpu")
+ACCEL_LABELS = {"cuda": "CUDA", "rocm": "ROCm", "cpu": "CPU"}
+DEFAULT_SCHEME = "th{th}-{accel}-torch{torch}-py{python}"
+
+_VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def parts(version: str) -> list[str]:
+    """Release segments of a plain dotted version (``2.10.0`` -> ``['2', '10', '0']``)."""
+    return version.split(".")
+
+
+def major_minor(version: str) -> str:
+    """``6.4.3`` -> ``6.4``: the form index URLs and names use."""
+    return ".".join(parts(version)[:2])
+
+
+@dataclass(frozen=True)
+class Accel:
+    """Accelerator of an image: kind ``cuda``/``rocm``/``cpu`` and its version."""
+
+    kind: str
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACCEL_KINDS:
+            raise ValueError(f"unknown accelerator {self.kind!r}")
+        if (self.kind == "cpu") != (self.version is None):
+            raise ValueError(f"{self.kind} needs {'no' if self.kind == 'cpu' else 'a'} version")
+
+    @property
+    def index_segment(self) -> str:
+        """The accelerator part of an index URL: ``cuda13.0``, ``rocm6.4``, ``cpu``."""
+        return self.kind if self.version is None else f"{self.kind}{major_minor(self.version)}"
+
+    @property
+    def compact(self) -> str:
+        """The accelerator part of a folder name: ``cuda130``, ``rocm64``, ``cpu``."""
+        if self.version is None:
+            return self.kind
+        return self.kind + "".join(parts(self.version)[:2])
+
+    @property
+    def label(self) -> str:
+        """Human form used in LABEL texts: ``CUDA 13.0``, ``ROCm 6.4.3``, ``CPU``."""
+        name = ACCEL_LABELS[self.kind]
+        return name if self.version is None else f"{name} {self.version}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The versions that define an image variant; any change of them is a major bump."""
+
+    training_hub: str
+    accel: Accel
+    torch: str
+    python: str
+
+    def with_changes(self, **changes: object) -> Stack:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        return (
+            f"Training Hub {self.training_hub}, {self.accel.label}, "
+            f"PyTorch {self.torch}, Python {self.python}"
+        )
+
+
+def compact_th(version: str) -> str:
+    """Training Hub 0.5.0 -> ``05`` (major and minor digits)."""
+    return "".join(parts(version)[:2])
+
+
+def compact_torch(version: str) -> str:
+    """2.9.1 -> ``291``, 2.8.0 -> ``280``, but 2.10.0 -> ``210`` as the real names do."""
+    segs = parts(version)
+    if len(segs) >= 3 and segs[2] == "0" and len(segs[1]) > 1:
+        return segs[0] + segs[1]
+    return "".join(segs[:3])
+
+
+def compact_python(version: str) -> str:
+    """3.12 -> ``312``."""
+    return "".join(parts(version)[:2])
+
+
+FIELDS = {
+    "th": lambda s: compact_th(s.training_hub),
+    "th_version": lambda s: s.training_hub,
+    "accel": lambda s: s.accel.compact,
+    "accel_kind": lambda s: s.accel.kind,
+    "accel_version": lambda s: s.accel.version or "",
+    "torch": lambda s: compact_torch(s.torch),
+    "torch_version": lambda s: s.torch,
+    "python": lambda s: compact_python(s.python),
+    "python_version": lambda s: s.python,
+}
+
+_FIELD_PATTERNS = {
+    "th": r"[0-9]+",
+    "th_version": r"[0-9.]+",
+    "accel": r"cuda[0-9]+|rocm[0-9]+|cpu",
+    "accel_kind": r"cuda|rocm|cpu",
+    "accel_version": r"[0-9.]*",
+    "torch": r"[0-9]+",
+    "torch_version": r"[0-9.]+",
+    "python": r"[0-9]+",
+    "python_version": r"[0-9.]+",
+}
+
+
+@dataclass(frozen=True)
+class NamingScheme:
+    """Renders folder names from stacks and reads the fields back, tolerantly."""
+
+    template: str = DEFAULT_SCHEME
+
+    def __post_init__(self) -> None:
+        for _, field, _, _ in string.Formatter().parse(self.template):
+            if field is not None and field not in FIELDS:
+                known = ", ".join(sorted(FIELDS))
+                raise ValueError(f"unknown field {{{field}}} in naming scheme (known: {known})")
+
+    def render(self, stack: Stack) -> str:
+        values = {name: fn(stack) for name, fn in FIELDS.items()}
+        return self.template.format(**values)
+
+    def parse(self, name: str) -> dict[str, str] | None:
+        """Fields of ``name`` as written (compact forms), or None when it doesn't fit.
+
+        Case is ignored and a trailing ``/`` or path is dropped: names come
+        from command lines and file listings as often as from ``ls``.
+        """
+        pattern = ""
+        seen: set[str] = set()
+        for literal, field, _, _ in string.Formatter().parse(self.template):
+            pattern += re.escape(literal)
+            if field is None:
+                continue
+            if field in seen:
+                pattern += f"(?P={field})"
+            else:
+                pattern += f"(?P<{field}>{_FIELD_PATTERNS[field]})"
+                seen.add(field)
+        base = name.rstrip("/").rsplit("/", 1)[-1].lower()
+        match = re.fullmatch(pattern, base)
+        return None if match is None else match.groupdict()
+
+    def mismatches(self, name: str, stack: Stack) -> dict[str, tuple[str, str]]:
+        """Fields where ``name`` disagrees with ``stack``: field -> (in name, from files)."""
+        expected = self.render(stack)
+        if name == expected:
+            return {}
+        parsed = self.parse(name)
+        if parsed is None:
+            return {"name": (name, expected)}
+        out = {}
+        for field, written in parsed.items():
+            want = FIELDS[field](stack)
+            if written != want:
+                out[field] = (written, want)
+        return out or {"name": (name, expected)}
+
+
+def is_version(text: str) -> bool:
+    return bool(_VERSION_RE.match(text))

@@ -1,0 +1,53 @@
+"""Printing results for people (text) and for programs (json, a stable shape)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import click
+
+from bumper.discover import ImageDir
+from bumper.findings import Finding
+
+SCHEMA_VERSION = 1
+
+
+def emit_json(payload: dict[str, object]) -> None:
+    click.echo(json.dumps({"schema": SCHEMA_VERSION, **payload}, indent=2, sort_keys=True))
+
+
+def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding]) -> None:
+    if fmt == "json":
+        emit_json({"command": "check", "ok": not found,
+                   "folders": [i.rel for i in images],
+                   "findings": [f.as_dict() for f in found]})
+        return
+    for finding in found:
+        click.echo(str(finding))
+    noun = "folder" if len(images) == 1 else "folders"
+    if found:
+        click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} in {len(images)} {noun}",
+                   err=True)
+    else:
+        click.echo(f"{len(images)} {noun} checked: no findings", err=True)
+
+
+def lock_results(fmt: str, results: Sequence[object], check_only: bool) -> None:
+    from bumper.locking import LockResult
+
+    rows = [r for r in results if isinstance(r, LockResult)]
+    if fmt == "json":
+        emit_json({"command": "lock", "check": check_only,
+                   "ok": not (check_only and any(r.changed for r in rows)),
+                   "folders": [{"path": r.rel, "changed": r.changed} for r in rows]})
+        return
+    for row in rows:
+        if check_only and row.changed:
+            click.echo(f"{row.rel}/requirements.txt: out of date (run: bumper lock {row.rel})")
+            click.echo(row.diff, nl=False)
+        elif not check_only:
+            state = "updated" if row.changed else "unchanged"
+            click.echo(f"{row.rel}/requirements.txt: {state}")
+    if check_only and not any(r.changed for r in rows):
+        click.echo(f"{len(rows)} lock{'s' if len(rows) != 1 else ''} up to date", err=True)

@@ -1,0 +1,98 @@
+"""Index URLs: credentials kept out of every file and message, mirror prefix mapping.
+
+A URL may carry ``user:token@``. bumper writes and prints only the URL without
+that userinfo, and hands the credentials to uv through a private netrc file.
+
+``BUMPER_INDEX_MAP="https://public.example/=http://127.0.0.1:8080/"`` (several
+pairs separated by commas) sends every request for a URL under the first
+prefix to the second: a mirror, a proxy, or the local test index. The mapped
+URL is only ever used for requests, never written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+MAP_ENV = "BUMPER_INDEX_MAP"
+
+
+@dataclass(frozen=True)
+class IndexUrl:
+    """An index URL split into its public form and the credentials that go with it."""
+
+    public: str
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> IndexUrl:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return cls(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        public = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+        return cls(public, unquote(parts.username or ""), unquote(parts.password or ""))
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.password,) if s]
+
+    def request_url(self) -> str:
+        """Where requests really go: the public URL after the prefix mapping."""
+        return apply_map(self.public)
+
+    def with_credentials(self, credentials: IndexUrl) -> IndexUrl:
+        return IndexUrl(self.public, credentials.username, credentials.password)
+
+
+def strip_userinfo(url: str) -> str:
+    return IndexUrl.parse(url).public
+
+
+def prefix_map() -> list[tuple[str, str]]:
+    raw = os.environ.get(MAP_ENV, "")
+    pairs = []
+    for item in raw.split(","):
+        prefix, sep, target = item.strip().partition("=")
+        if sep and prefix and target:
+            pairs.append((prefix, target))
+    return pairs
+
+
+def apply_map(url: str) -> str:
+    for prefix, target in prefix_map():
+        if url.startswith(prefix):
+            return target + url[len(prefix):]
+    return url
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Remove secrets and any URL userinfo from text meant for a log or an error."""
+    import re
+
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return re.sub(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\g<scheme>", text)
+
+
+USERNAME_ENV = "BUMPER_INDEX_USERNAME"
+PASSWORD_ENV = "BUMPER_INDEX_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
+
+
+def with_env_credentials(url: str) -> IndexUrl:
+    """The URL's own credentials, else those of BUMPER_INDEX_USERNAME/PASSWORD, else none.
+
+    Without either, uv and the index client still read the user's ~/.netrc.
+    """
+    parsed = IndexUrl.parse(url)
+    if parsed.username is not None or parsed.password is not None:
+        return parsed
+    user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+    if user is None and password is None:
+        return parsed
+    return IndexUrl(parsed.public, user or "", password or "")
