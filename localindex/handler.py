@@ -14,7 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -43,6 +43,7 @@ class HTTPServer(ThreadingHTTPServer):
     """Tracks open connections so `stop()` can end idle keep-alive threads."""
 
     daemon_threads = True
+    request_queue_size = 128  # uv opens many connections at once; 5 drops SYNs
 
     def __init__(self, addr: tuple[str, int], owner: IndexServer) -> None:
         self.owner = owner
@@ -112,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         url = urlsplit(self.path)
         segs = [unquote(s) for s in url.path.split("/")]
-        fmt = parse_qs(url.query).get("format", [None])[-1]
+        fmt = _query_format(url.query)
         known = owner._files
 
         def at(i: int) -> str | None:
@@ -183,6 +184,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+
+def _query_format(query: str) -> str | None:
+    """`?format=` value; a literal '+' stays '+' (clients rarely encode it)."""
+    found = None
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if unquote(key) == "format":
+            found = unquote(value)
+    return found
 
 
 def _canon(name: str) -> str:

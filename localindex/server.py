@@ -71,8 +71,8 @@ class IndexServer:
         self.auth = auth
         self.hide_late = hide_late
         self.requests_log: list[tuple[str, str, str | None]] = []
-        self._hidden: set[tuple[str, str | None, str | None]] = set()
-        self._tampered: set[tuple[str, str, str | None]] = set()
+        self._hidden: set[tuple[str, Version | None, str | None]] = set()
+        self._tampered: set[tuple[str, Version, str | None]] = set()
         self.reset_faults()
 
     # --- lifecycle -------------------------------------------------------------
@@ -157,7 +157,7 @@ class IndexServer:
     def tamper_hash(self, project: str, version: str, index: str | None = None) -> None:
         """Advertise a wrong sha256 for a file (the bytes served stay right)."""
         self._check_index(index)
-        key = (canonicalize_name(project), str(_norm(version)), index)
+        key = (canonicalize_name(project), Version(version), index)
         with self._lock:
             self._tampered.add(key)
 
@@ -244,12 +244,13 @@ class IndexServer:
         return None
 
 
-def _norm(version: str | None) -> str | None:
-    return None if version is None else str(Version(version))
+def _norm(version: str | None) -> Version | None:
+    return None if version is None else Version(version)
 
 
 def _hit(keys: set[Any], project: str, version: str, index: str) -> bool:
-    v = str(Version(version))
+    """Whether a (project, version|None, index|None) key matches; "0.6" == "0.6.0"."""
+    v = Version(version)
     return any(
         p == project and (kv is None or kv == v) and (ki is None or ki == index)
         for p, kv, ki in keys
