@@ -1,4 +1,4 @@
-"""`python -m localindex serve|build`: run the local index for a demo by hand.
+"""`python -m localindex serve|run|build`: run the local index for a demo by hand.
 
 The printed BUMPER_INDEX_MAP line lets bumper keep the public index URLs of
 the example images while every request goes to this server.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0, help="port (default: any free one)")
     serve.add_argument("--hide-late", action="store_true", help="hide `late` versions")
     serve.add_argument("--auth", metavar="USER:PASS", help="require HTTP Basic auth")
+    run = sub.add_parser("run", help="serve while one command runs, with BUMPER_INDEX_MAP set")
+    run.add_argument("--hide-late", action="store_true", help="hide `late` versions")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
     out = sub.add_parser("build", help="only build the wheels")
     out.add_argument("out_dir", type=Path, nargs="?", help="default: the cache dir")
     args = parser.parse_args(argv)
@@ -40,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         wheels = build(args.universe, target)
         print(f"{sum(map(len, wheels.values()))} wheels in {target}")
         return 0
+
+    if args.command == "run":
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        if not cmd:
+            parser.error("run needs a command after --")
+        root = cache_dir(args.universe)
+        build(args.universe, root)
+        with IndexServer(root, hide_late=args.hide_late) as server:
+            env = dict(os.environ, BUMPER_INDEX_MAP=server.prefix_map)
+            return subprocess.run(cmd, env=env, check=False).returncode
 
     auth = None
     if args.auth:

@@ -42,7 +42,6 @@ BUILDER_VERSION = "1"
 MANIFEST = "manifest.json"
 _DATE = (1980, 1, 1, 0, 0, 0)
 _ATTR = (0o100644 & 0xFFFF) << 16
-_LEVEL = 9
 _EXTRA_RE = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']""")
 
 
@@ -131,10 +130,12 @@ def wheel_bytes(release: Release) -> tuple[bytes, bytes]:
     with zipfile.ZipFile(buf, "w") as zf:
         for path, data in sorted(files.items()):
             info = zipfile.ZipInfo(path, date_time=_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # Stored, not deflated: the bytes (and so the hashes in the
+            # committed locks) must not depend on the machine's zlib.
+            info.compress_type = zipfile.ZIP_STORED
             info.create_system = 3
             info.external_attr = _ATTR
-            zf.writestr(info, data, compresslevel=_LEVEL)
+            zf.writestr(info, data)
     return buf.getvalue(), metadata
 
 
