@@ -91,6 +91,71 @@ def lock(ctx: Context, dirs: tuple[str, ...], upgrade: bool, packages: tuple[str
     sys.exit(1 if check_only and any(r.changed for r in results) else 0)
 
 
+def _bump_options(func: Any) -> Any:
+    for option in reversed([
+        click.option("--base-image", metavar="REF",
+                     help="New base image: a full reference, or :TAG for each folder's own."),
+        click.option("--index-url", metavar="URL",
+                     help="New index URL; {accel} is rendered per folder (cuda13.0, rocm6.4, cpu)."),
+        click.option("--set", "sets", multiple=True, metavar="REQ",
+                     help="A PEP 508 requirement, e.g. starlette~=1.3.1 (repeatable)."),
+        click.option("--no-lock", is_flag=True, help="Do not regenerate requirements.txt."),
+        click.option("--no-commit", is_flag=True, help="Leave the changes in the tree, unstaged."),
+        click.option("--dry-run", is_flag=True, help="Print the plan as diffs; write nothing."),
+        click.option("--yes", "-y", is_flag=True, help="Apply without asking."),
+    ]):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.option("--cuda", metavar="V", help="New CUDA version (cuda folders), e.g. 12.8.")
+@click.option("--rocm", metavar="V", help="New ROCm version (rocm folders), e.g. 7.1.1.")
+@click.option("--torch", metavar="V", help="New PyTorch version (every flavor).")
+@click.option("--training-hub", metavar="V", help="New Training Hub version (every flavor).")
+@click.option("--python", metavar="V", help="New Python version (every flavor).")
+@click.option("--from", "sources", multiple=True, metavar="DIR",
+              help="Folder to start from (default: the newest of each affected flavor).")
+@click.option("--name", metavar="NEW_DIR_NAME", help="Name of the new folder (one folder only).")
+@click.option("--retire", is_flag=True, help="Remove the previous folder in the same commit.")
+@_bump_options
+@pass_ctx
+def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
+          training_hub: str | None, python: str | None, sources: tuple[str, ...],
+          name: str | None, retire: bool, base_image: str | None, index_url: str | None,
+          sets: tuple[str, ...], no_lock: bool, no_commit: bool, dry_run: bool,
+          yes: bool) -> None:
+    """New folders for a CUDA, ROCm, PyTorch, Training Hub or Python change."""
+    from bumper import bump, runner
+
+    config = ctx.config()
+    request = bump.MajorRequest(cuda=cuda, rocm=rocm, torch=torch, training_hub=training_hub,
+                                python=python, sources=sources, name=name, base_image=base_image,
+                                index_url=index_url, sets=sets, retire=retire)
+    plan = bump.plan_major(config, request)
+    runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
+               yes=yes)
+
+
+@cli.command()
+@click.argument("dirs", nargs=-1)
+@click.option("--upgrade", is_flag=True, help="Relock to the newest versions allowed.")
+@_bump_options
+@pass_ctx
+def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | None,
+          index_url: str | None, sets: tuple[str, ...], no_lock: bool, no_commit: bool,
+          dry_run: bool, yes: bool) -> None:
+    """Edit folders in place: base image, index URL, constraints, lock refresh, CVE fixes."""
+    from bumper import bump, runner
+
+    config = ctx.config()
+    request = bump.MinorRequest(dirs=dirs, base_image=base_image, index_url=index_url,
+                                sets=sets, upgrade=upgrade)
+    plan = bump.plan_minor(config, request)
+    runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
+               yes=yes)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -51,3 +52,38 @@ def lock_results(fmt: str, results: Sequence[object], check_only: bool) -> None:
             click.echo(f"{row.rel}/requirements.txt: {state}")
     if check_only and not any(r.changed for r in rows):
         click.echo(f"{len(rows)} lock{'s' if len(rows) != 1 else ''} up to date", err=True)
+
+
+def plan_payload(plan: Any, *, dry_run: bool, applied: Any) -> dict[str, object]:
+    return {
+        "command": plan.kind,
+        "dry_run": dry_run,
+        "subject": plan.subject,
+        "folders": [{"from": f.src_rel, "to": f.dst_rel, "new": f.is_new,
+                     "files_changed": sorted(f.new), "relock": f.relock,
+                     "repins": [f"{p.name}=={p.version}" for p in f.repins]}
+                    for f in plan.folders],
+        "removed": list(plan.removals),
+        "leftovers": [{"path": item.path, "line": item.line, "text": item.text}
+                      for item in plan.leftovers],
+        "warnings": list(plan.warnings),
+        "commit": applied.commit if applied is not None else None,
+    }
+
+
+def colorize_diff(text: str, color: bool) -> str:
+    if not color:
+        return text
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(("+++", "---")):
+            out.append(click.style(line, bold=True))
+        elif line.startswith("+"):
+            out.append(click.style(line, fg="green"))
+        elif line.startswith("-"):
+            out.append(click.style(line, fg="red"))
+        elif line.startswith("@@"):
+            out.append(click.style(line, fg="cyan"))
+        else:
+            out.append(line)
+    return "".join(out)

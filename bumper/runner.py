@@ -1,0 +1,69 @@
+"""Show a plan, confirm, apply it, and report: the part of a bump that talks to the user."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from bumper.config import Config
+from bumper.plan import Plan, apply, render
+
+
+def _summary(plan: Plan) -> list[str]:
+    lines = [plan.subject]
+    lines += [f"  {d}" for d in plan.details if d]
+    return lines
+
+
+def run(ctx: Any, config: Config, plan: Plan, *, lock: bool, commit: bool, dry_run: bool,
+        yes: bool) -> None:
+    from bumper import output
+
+    if not plan.folders:
+        if ctx.format == "json":
+            output.emit_json(output.plan_payload(plan, dry_run=dry_run, applied=None))
+        else:
+            click.echo("nothing to do: every folder already has these values", err=True)
+        return
+    if dry_run:
+        if ctx.format == "json":
+            output.emit_json(output.plan_payload(plan, dry_run=True, applied=None))
+            return
+        click.echo(output.colorize_diff(render(plan), ctx.color), nl=False)
+        _tell(plan, lock)
+        return
+    if ctx.format != "json":
+        for line in _summary(plan):
+            click.echo(line)
+    if not yes and sys.stdin.isatty() and ctx.format != "json" and not click.confirm(
+            "Apply this plan?", default=True):
+        click.echo("nothing written", err=True)
+        return
+    applied = apply(plan, config, lock=lock, commit=commit)
+    if ctx.format == "json":
+        output.emit_json(output.plan_payload(plan, dry_run=False, applied=applied))
+        return
+    _tell(plan, lock)
+    for finding in applied.carried:
+        click.echo(f"warning: drift carried over from before: {finding}", err=True)
+    if applied.commit:
+        click.echo(f"committed {applied.commit[:12]}: {plan.subject}")
+    else:
+        click.echo("changes left in the tree (not committed)")
+
+
+def _tell(plan: Plan, lock: bool) -> None:
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if plan.leftovers:
+        click.echo("leftovers to review (old version tokens the bump did not rewrite):")
+        for item in plan.leftovers:
+            click.echo(f"  {item}")
+    else:
+        click.echo("leftovers: none")
+    if not lock:
+        for folder in plan.folders:
+            if folder.relock:
+                click.echo(f"lock not regenerated: run bumper lock {folder.dst_rel}", err=True)
