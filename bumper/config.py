@@ -25,7 +25,10 @@ class Config:
 
     @property
     def images_rel(self) -> str:
-        return self.images_root.relative_to(self.repo).as_posix()
+        try:
+            return self.images_root.relative_to(self.repo).as_posix()
+        except ValueError:  # images-root outside the repo
+            return self.images_root.as_posix()
 
 
 def find_repo(start: Path) -> Path:
@@ -44,11 +47,12 @@ def _settings(repo: Path) -> tuple[dict[str, object], str]:
             continue
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             raise UsageError(f"{name}: cannot read settings: {exc} (fix the TOML)") from exc
         if table is None:
             return data, name
-        section = data.get(table[0], {}).get(table[1])
+        tool = data.get(table[0])
+        section = tool.get(table[1]) if isinstance(tool, dict) else None
         if isinstance(section, dict):
             return section, f"{name} [tool.bumper]"
     return {}, ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 ACCEL_KINDS = ("cuda", "rocm", "cpu")
@@ -100,7 +101,7 @@ def compact_python(version: str) -> str:
     return "".join(parts(version)[:2])
 
 
-FIELDS = {
+FIELDS: dict[str, Callable[[Stack], str]] = {
     "th": lambda s: compact_th(s.training_hub),
     "th_version": lambda s: s.training_hub,
     "accel": lambda s: s.accel.compact,
@@ -112,7 +113,7 @@ FIELDS = {
     "python_version": lambda s: s.python,
 }
 
-_FIELD_PATTERNS = {
+_FIELD_PATTERNS: dict[str, str] = {
     "th": r"[0-9]+",
     "th_version": r"[0-9.]+",
     "accel": r"cuda[0-9]+|rocm[0-9]+|cpu",
@@ -132,21 +133,30 @@ class NamingScheme:
     template: str = DEFAULT_SCHEME
 
     def __post_init__(self) -> None:
-        for _, field, _, _ in string.Formatter().parse(self.template):
+        try:
+            pieces = list(string.Formatter().parse(self.template))
+        except ValueError as exc:
+            raise ValueError(f"naming scheme {self.template!r}: {exc}") from exc
+        fields = [field for _, field, _, _ in pieces if field is not None]
+        for _, field, spec, conversion in pieces:
             if field is not None and field not in FIELDS:
                 known = ", ".join(sorted(FIELDS))
-                raise ValueError(f"unknown field {{{field}}} in naming scheme (known: {known})")
+                raise ValueError(f"unknown field {{{field}}} in naming scheme {self.template!r} "
+                                 f"(known: {known})")
+            if spec or conversion:
+                raise ValueError(f"naming scheme {self.template!r}: write plain {{{field}}} "
+                                 "fields, without a format spec or conversion")
+        if not fields:
+            raise ValueError(f"naming scheme {self.template!r} has no {{field}}: every folder "
+                             "would get the same name")
+        if any(sep in self.template for sep in "/\\"):
+            raise ValueError(f"naming scheme {self.template!r}: a folder name has no / or \\")
 
     def render(self, stack: Stack) -> str:
         values = {name: fn(stack) for name, fn in FIELDS.items()}
         return self.template.format(**values)
 
-    def parse(self, name: str) -> dict[str, str] | None:
-        """Fields of ``name`` as written (compact forms), or None when it doesn't fit.
-
-        Case is ignored and a trailing ``/`` or path is dropped: names come
-        from command lines and file listings as often as from ``ls``.
-        """
+    def _pattern(self) -> str:
         pattern = ""
         seen: set[str] = set()
         for literal, field, _, _ in string.Formatter().parse(self.template):
@@ -158,12 +168,31 @@ class NamingScheme:
             else:
                 pattern += f"(?P<{field}>{_FIELD_PATTERNS[field]})"
                 seen.add(field)
-        base = name.rstrip("/").rsplit("/", 1)[-1].lower()
-        match = re.fullmatch(pattern, base)
-        return None if match is None else match.groupdict()
+        return pattern
+
+    def search_pattern(self) -> re.Pattern[str]:
+        """Finds names of this scheme inside free text (labels, comments, paths)."""
+        return re.compile(rf"(?<![A-Za-z0-9]){self._pattern()}(?![A-Za-z0-9])")
+
+    def parse(self, name: str) -> dict[str, str] | None:
+        """Fields of ``name`` as written (compact forms, lower case), or None when it doesn't fit.
+
+        Case is ignored and a trailing ``/`` or path is dropped: names come
+        from command lines and file listings as often as from ``ls``.
+        """
+        base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        match = re.fullmatch(self._pattern(), base, flags=re.IGNORECASE)
+        if match is None:
+            return None
+        return {key: value.lower() for key, value in match.groupdict().items()}
 
     def mismatches(self, name: str, stack: Stack) -> dict[str, tuple[str, str]]:
-        """Fields where ``name`` disagrees with ``stack``: field -> (in name, from files)."""
+        """Fields where ``name`` disagrees with ``stack``: field -> (in name, from files).
+
+        ``{"name": (name, expected)}`` when the name doesn't fit the scheme at
+        all, or fits it but still differs (case, or a field the files can't
+        tell apart).
+        """
         expected = self.render(stack)
         if name == expected:
             return {}
@@ -173,7 +202,7 @@ class NamingScheme:
         out = {}
         for field, written in parsed.items():
             want = FIELDS[field](stack)
-            if written != want:
+            if written != want.lower():
                 out[field] = (written, want)
         return out or {"name": (name, expected)}
 
