@@ -8,10 +8,26 @@ from dataclasses import dataclass, field
 
 MIDSTREAM_BEGIN = re.compile(r"^\s*#\s*MIDSTREAM ONLY\b")
 MIDSTREAM_END = re.compile(r"^\s*#\s*END MIDSTREAM ONLY\b")
-INDEX_URL = re.compile(r"--(?:index-url|extra-index-url)(?:=|\s+)(?P<url>[^\s\\\"']+)")
-CUDA_PKG = re.compile(r"\b(?P<pkg>cuda-[a-z0-9-]+?|lib[a-z0-9]+-devel|lib[a-z0-9]+)-(?P<ver>[0-9]+-[0-9]+)\b")
+# The index pip/uv install from. --extra-index-url and uv's --index add indexes on
+# purpose (a fallback, a second source): they are not the image's index.
+INDEX_URL = re.compile(
+    r"(?:--(?:index-url|default-index)(?:=|\s+)|(?<![\w-])-i\s+)"
+    r"[\"']?(?P<url>[a-z][a-z0-9+.-]*://[^\s\\\"']+)"
+)
+# dnf names with a dashed CUDA version: cuda-nvcc-13-0, cuda-12-8, libcublas-devel-13-0.
+CUDA_PKG = re.compile(
+    r"(?<![\w.-])(?P<pkg>(?:cuda|libcu[a-z0-9]*|libnv[a-z0-9]*|libnpp[a-z0-9]*)"
+    r"(?:-[a-z][a-z0-9]*)*)-(?P<ver>[0-9]+-[0-9]+)(?![0-9])"
+)
+CUDA_PATH = re.compile(r"/usr/local/cuda-(?P<ver>[0-9]+\.[0-9]+)(?![0-9.])")
 NCCL_BUILD = re.compile(r"\+cuda(?P<ver>[0-9]+\.[0-9]+)")
-ROCM_VERSIONED = re.compile(r"(?:/opt/rocm-|\b[a-z][a-z0-9-]*?[a-z])(?P<ver>[0-9]+\.[0-9]+\.[0-9]+)\b")
+# The ROCm release in paths (/opt/rocm-6.4.3) and in ROCm dnf names, which glue it to
+# the name (rocm-hip-runtime-devel6.4.3, rccl-devel6.4.3, hipblaslt6.4.3). Only names
+# of the ROCm stack count: python3.12.1 or openssl3.0.7 are not ROCm versions.
+ROCM_VERSIONED = re.compile(
+    r"(?:/opt/rocm-|(?<![\w.-])(?:rocm|roc|hip|rccl|miopen|hsa|amd|migraphx|mivisionx|rpp)"
+    r"[a-z0-9-]*?[a-z])(?P<ver>[0-9]+\.[0-9]+\.[0-9]+)(?![0-9]|\.[0-9])"
+)
 
 
 @dataclass(frozen=True)
@@ -25,49 +41,65 @@ class Instruction:
 @dataclass
 class DockerfileFacts:
     instructions: list[Instruction] = field(default_factory=list)
+    # name -> (default or None, line): the first declaration anywhere
     args: dict[str, tuple[str | None, int]] = field(default_factory=dict)
+    # ARGs declared before the first FROM: the only ones a FROM line can use
+    global_args: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     froms: list[tuple[str, int]] = field(default_factory=list)
     labels: list[tuple[str, str, int]] = field(default_factory=list)
     index_urls: list[tuple[str, int]] = field(default_factory=list)
     cuda_packages: list[tuple[str, str, int]] = field(default_factory=list)
+    cuda_paths: list[tuple[str, int]] = field(default_factory=list)
     nccl_builds: list[tuple[str, int]] = field(default_factory=list)
     rocm_versions: list[tuple[str, int]] = field(default_factory=list)
     markers: list[tuple[str, int]] = field(default_factory=list)
 
 
 def instructions(text: str) -> list[Instruction]:
-    """Logical instructions, continuation lines joined and comment lines inside them dropped."""
+    """Logical instructions as Docker sees them.
+
+    Continuation lines are joined; comment lines and empty lines inside a
+    continuation are dropped (Docker skips both).
+    """
     out: list[Instruction] = []
     buf: list[str] = []
-    start = 0
+    start = last = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
-        if not buf:
-            if not stripped or stripped.startswith("#"):
-                continue
-            start = number
-        elif stripped.startswith("#"):
+        if not stripped or stripped.startswith("#"):
             continue
+        if not buf:
+            start = number
+        last = number
         if stripped.endswith("\\"):
-            buf.append(stripped[:-1])
+            buf.append(stripped[:-1].strip())
             continue
         buf.append(stripped)
-        joined = " ".join(part.strip() for part in buf if part.strip())
-        keyword, _, args = joined.partition(" ")
-        out.append(Instruction(keyword.upper(), args.strip(), start, number))
+        out.append(_instruction(buf, start, number))
         buf = []
     if buf:
-        joined = " ".join(buf)
-        keyword, _, args = joined.partition(" ")
-        out.append(Instruction(keyword.upper(), args.strip(), start, start + len(buf) - 1))
+        out.append(_instruction(buf, start, last))
     return out
 
 
-def _label_pairs(args: str) -> list[tuple[str, str]]:
+def _instruction(parts: list[str], first: int, last: int) -> Instruction:
+    joined = " ".join(part for part in parts if part)
+    keyword, _, args = joined.partition(" ")
+    return Instruction(keyword.upper(), args.strip(), first, last)
+
+
+def _split(args: str) -> list[str]:
     try:
-        tokens = shlex.split(args, posix=True)
+        return shlex.split(args, posix=True)
     except ValueError:
-        return []
+        return args.split()
+
+
+def label_pairs(args: str) -> list[tuple[str, str]]:
+    """``key=value`` pairs of a LABEL (quotes removed); the legacy ``LABEL key value`` too."""
+    tokens = _split(args)
+    if tokens and "=" not in tokens[0]:
+        return [(tokens[0], " ".join(tokens[1:]))]
     pairs = []
     for token in tokens:
         key, sep, value = token.partition("=")
@@ -76,31 +108,47 @@ def _label_pairs(args: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _line_of(lines: list[str], needle: str, first: int, last: int) -> int:
+def _arg_pairs(args: str) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for token in _split(args):
+        name, sep, value = token.partition("=")
+        out.append((name, value if sep else None))
+    return out
+
+
+def _line_of(lines: list[str], pattern: str, first: int, last: int) -> int:
+    rx = re.compile(pattern)
     for number in range(first, last + 1):
-        if needle in lines[number - 1]:
+        if rx.search(lines[number - 1]):
             return number
     return first
+
+
+def _from_image(args: str) -> str:
+    """The image of a FROM line, skipping flags such as --platform=..."""
+    return next((token for token in args.split() if not token.startswith("--")), "")
 
 
 def read(text: str) -> DockerfileFacts:
     facts = DockerfileFacts(instructions=instructions(text))
     lines = text.splitlines()
-    seen_from = False
     for ins in facts.instructions:
         if ins.keyword == "ARG":
-            name, sep, value = ins.args.partition("=")
-            name = name.strip()
-            if not seen_from or name not in facts.args:
-                facts.args.setdefault(name, (value.strip().strip("\"'") if sep else None, ins.first_line))
+            for name, value in _arg_pairs(ins.args):
+                facts.args.setdefault(name, (value, ins.first_line))
+                if not facts.froms:
+                    facts.global_args.setdefault(name, (value, ins.first_line))
         elif ins.keyword == "FROM":
-            seen_from = True
-            image = ins.args.split()[0] if ins.args.split() else ""
-            facts.froms.append((image, ins.first_line))
+            facts.froms.append((_from_image(ins.args), ins.first_line))
         elif ins.keyword == "LABEL":
-            for key, value in _label_pairs(ins.args):
-                line = _line_of(lines, f"{key}=", ins.first_line, ins.last_line)
-                facts.labels.append((key, value, line))
+            for key, value in label_pairs(ins.args):
+                where = rf"(?<![\w.-])[\"']?{re.escape(key)}[\"']?(?:=|\s)"
+                facts.labels.append((key, value, _line_of(lines, where, ins.first_line,
+                                                          ins.last_line)))
+        for match in INDEX_URL.finditer(ins.args):
+            url = match["url"]
+            line = _line_of(lines, re.escape(url), ins.first_line, ins.last_line)
+            facts.index_urls.append((url, line))
     for number, raw in enumerate(lines, start=1):
         if MIDSTREAM_END.match(raw):
             facts.markers.append(("end", number))
@@ -108,8 +156,8 @@ def read(text: str) -> DockerfileFacts:
             facts.markers.append(("begin", number))
         if raw.lstrip().startswith("#"):
             continue
-        facts.index_urls.extend((m["url"], number) for m in INDEX_URL.finditer(raw))
         facts.cuda_packages.extend((m["pkg"], m["ver"], number) for m in CUDA_PKG.finditer(raw))
+        facts.cuda_paths.extend((m["ver"], number) for m in CUDA_PATH.finditer(raw))
         facts.nccl_builds.extend((m["ver"], number) for m in NCCL_BUILD.finditer(raw))
         facts.rocm_versions.extend((m["ver"], number) for m in ROCM_VERSIONED.finditer(raw))
     return facts
@@ -122,7 +170,8 @@ def marker_problems(facts: DockerfileFacts) -> list[tuple[int, str]]:
     for kind, line in facts.markers:
         if kind == "begin":
             if open_at is not None:
-                problems.append((line, f"nested '# MIDSTREAM ONLY' (the block opened at line {open_at} is not closed)"))
+                problems.append((line, "nested '# MIDSTREAM ONLY' (the block opened at line "
+                                       f"{open_at} is not closed)"))
             open_at = line
         elif open_at is None:
             problems.append((line, "'# END MIDSTREAM ONLY' without an opening '# MIDSTREAM ONLY'"))

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from bumper.errors import UsageError
 
-COMMENT_INDEX_URL = re.compile(r"^\s*#.*--index-url(?:=|\s+)(?P<url>[^\s\\]+)")
-_TOML_POS = re.compile(r"\(at line (?P<line>\d+), column \d+\)")
+COMMENT_INDEX_URL = re.compile(r"^\s*#.*--(?:index-url|default-index)(?:=|\s+)(?P<url>[^\s\\]+)")
+_TOML_POS = re.compile(r"\s*\(at line (?P<line>\d+), column \d+\)")
+_TABLE = re.compile(r"^\s*\[\[?\s*(?P<name>[^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Dependency:
 class PyprojectFacts:
     name: str | None = None
     name_line: int = 0
+    description: str | None = None
+    description_line: int = 0
     requires_python: str | None = None
     requires_python_line: int = 0
     dependencies: list[Dependency] = field(default_factory=list)
@@ -36,16 +39,48 @@ class TomlError(UsageError):
         self.line = line
 
 
-def _find_line(lines: list[str], pattern: str, start: int = 0) -> int:
-    rx = re.compile(pattern)
-    for number in range(start, len(lines)):
-        if rx.search(lines[number]):
-            return number + 1
+def _table_key_line(lines: list[str], table: str, key: str) -> int:
+    """Line of ``key = ...`` inside ``[table]`` (0 when not found)."""
+    current = ""
+    rx = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, raw in enumerate(lines, start=1):
+        header = _TABLE.match(raw)
+        if header:
+            current = re.sub(r"\s*\.\s*", ".", header["name"]).replace('"', "")
+        elif current == table and rx.match(raw):
+            return number
     return 0
 
 
+def _dependency_lines(lines: list[str], deps: list[str], start: int) -> list[int]:
+    """Line of each dependency string, searched in order from the ``dependencies`` key."""
+    text = "\n".join(lines)
+    offsets = [0]
+    for raw in lines:
+        offsets.append(offsets[-1] + len(raw) + 1)
+    pos = offsets[max(start - 1, 0)] if start else 0
+    out = []
+    for dep in deps:
+        rx = re.compile(re.escape(f'"{dep}"') + "|" + re.escape(f"'{dep}'"))
+        match = rx.search(text, pos)
+        if match is None:
+            out.append(start)
+            continue
+        pos = match.end()
+        out.append(text.count("\n", 0, match.start()) + 1)
+    return out
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def read(text: str) -> PyprojectFacts:
-    """Facts of a pyproject.toml; raises TomlError (with the line) when it doesn't parse."""
+    """Facts of a pyproject.toml; raises TomlError (with the line) when it doesn't parse.
+
+    Values of the wrong type are ignored (read as absent): check reports what
+    is missing, a reader never crashes on a strange file.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -55,23 +90,24 @@ def read(text: str) -> PyprojectFacts:
         raise TomlError(f"invalid TOML: {message}", line) from exc
     lines = text.splitlines()
     facts = PyprojectFacts()
-    project = data.get("project", {})
+    project = data.get("project")
     if isinstance(project, dict):
-        facts.name = project.get("name")
-        facts.name_line = _find_line(lines, r"^\s*name\s*=")
-        facts.requires_python = project.get("requires-python")
-        facts.requires_python_line = _find_line(lines, r"^\s*requires-python\s*=")
-        deps_start = _find_line(lines, r"^\s*dependencies\s*=")
-        for dep in project.get("dependencies", []) or []:
-            if not isinstance(dep, str):
-                continue
-            line = _find_line(lines, re.escape(f'"{dep}"') + "|" + re.escape(f"'{dep}'"),
-                              max(deps_start - 1, 0))
+        facts.name = _str(project.get("name"))
+        facts.name_line = _table_key_line(lines, "project", "name")
+        facts.description = _str(project.get("description"))
+        facts.description_line = _table_key_line(lines, "project", "description")
+        facts.requires_python = _str(project.get("requires-python"))
+        facts.requires_python_line = _table_key_line(lines, "project", "requires-python")
+        deps = project.get("dependencies")
+        deps = [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
+        start = _table_key_line(lines, "project", "dependencies")
+        for dep, line in zip(deps, _dependency_lines(lines, deps, start), strict=True):
             facts.dependencies.append(Dependency(dep, line))
-    uv = data.get("tool", {}).get("uv", {})
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
     if isinstance(uv, dict) and isinstance(uv.get("index-url"), str):
         facts.index_url = uv["index-url"]
-        facts.index_url_line = _find_line(lines, r"^\s*index-url\s*=")
+        facts.index_url_line = _table_key_line(lines, "tool.uv", "index-url")
     for number, raw in enumerate(lines, start=1):
         match = COMMENT_INDEX_URL.match(raw)
         if match:
