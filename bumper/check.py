@@ -11,28 +11,45 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from bumper.config import Config
-from bumper.discover import DOCKERFILE, INDEX_SEGMENT, LOCK, PYPROJECT, ImageDir, load
+from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, load, pinned
 from bumper.findings import Finding
 from bumper.formats.dockerfile import marker_problems
-from bumper.model import compact_python, compact_th, major_minor
+from bumper.model import Accel, Stack, compact_python, compact_th, major_minor, parts
 
 Rule = Callable[[ImageDir, Config], Iterator[Finding]]
 
-FIELD_NAMES = {"th": "Training Hub", "accel": "accelerator", "torch": "PyTorch",
-               "python": "Python", "th_version": "Training Hub", "torch_version": "PyTorch",
-               "python_version": "Python", "accel_kind": "accelerator",
-               "accel_version": "accelerator"}
+FIELD_LABELS = {"th": "Training Hub", "accel": "accelerator", "torch": "PyTorch",
+                "python": "Python"}
 LABEL_VERSIONS = [
     ("cuda", re.compile(r"\bCUDA\s+(?P<v>[0-9]+\.[0-9]+)")),
     ("rocm", re.compile(r"\bROCm\s+(?P<v>[0-9]+\.[0-9]+(?:\.[0-9]+)?)")),
-    ("torch", re.compile(r"\bPyTorch\s+(?P<v>[0-9]+\.[0-9]+\.[0-9]+)")),
+    ("torch", re.compile(r"\bPyTorch\s+(?P<v>[0-9]+\.[0-9]+(?:\.[0-9]+)?)")),
     ("python", re.compile(r"\bPython\s+(?P<v>3\.[0-9]+)\b")),
-    ("th", re.compile(r"\bTraining Hub\s+(?P<v>[0-9]+\.[0-9]+\.[0-9]+)")),
+    ("th", re.compile(r"\bTraining Hub\s+(?P<v>[0-9]+\.[0-9]+(?:\.[0-9]+)?)")),
     ("th_compact", re.compile(r"\bTH(?P<v>[0-9]{2,})\b")),
 ]
-FOLDER_TOKEN = re.compile(r"\bth[0-9]+-(?:cuda[0-9]+|rocm[0-9]+|cpu)-torch[0-9]+-py[0-9]+\b")
+LABEL_NAMES = {"cuda": "CUDA", "rocm": "ROCm", "torch": "PyTorch", "python": "Python",
+               "th": "Training Hub", "th_compact": "TH"}
 PY_TOKEN = re.compile(r"(?<![a-z0-9])py(?:thon-?)?(?P<v>3\.?[0-9]{1,2})(?![0-9])")
-ACCEL_TOKEN = re.compile(r"(?<![a-z])(?P<kind>cuda|rocm)(?P<v>[0-9][0-9.]*)?(?![a-z])")
+ACCEL_TOKEN = re.compile(
+    r"(?<![a-z])(?P<kind>cuda|rocm|cpu)(?:-?(?P<v>[0-9]+(?:\.[0-9]+)*))?(?![a-z0-9])")
+REPO_VERSION = re.compile(r"(?<![0-9.])([0-9]+\.[0-9]+\.[0-9]+)(?![0-9.])")
+TORCH_LOCAL = re.compile(r"^(?:cu(?P<cu>[0-9]+)|rocm(?P<rocm>[0-9]+\.[0-9]+)|(?P<cpu>cpu))$")
+
+
+def same_release(written: str, version: str) -> bool:
+    """``written`` names ``version``: equal, or a shorter form of it (6.4 for 6.4.3, 0.3.0 for
+    0.3); trailing ``.0`` segments don't count."""
+    def norm(v: str) -> list[str]:
+        segs = parts(v)
+        while len(segs) > 1 and segs[-1] == "0":
+            segs.pop()
+        return segs
+
+    if norm(written) == norm(version):
+        return True
+    w, v = parts(written), parts(version)
+    return len(w) >= 2 and w == v[:len(w)]
 
 
 def rule_read(image: ImageDir, config: Config) -> Iterator[Finding]:
@@ -47,21 +64,33 @@ def rule_name(image: ImageDir, config: Config) -> Iterator[Finding]:
             yield from _missing_stack_parts(image)
         return
     expected = config.naming.render(stack)
+    fix = f"rename the folder to {expected}, or use bumper major for a new folder"
     for field_name, (written, want) in config.naming.mismatches(image.name, stack).items():
         base = field_name.split("_")[0]
-        src = image.sources.get(base, (PYPROJECT, 0))
-        if field_name == "name":
-            message = f"folder name {image.name} does not follow the naming scheme for {stack.describe()}"
+        if field_name != "name":
+            src = image.sources.get(base, (PYPROJECT, 0))
+            yield Finding(image.where(src[0]), src[1],
+                          f"folder name says {FIELD_LABELS[base]} {written}, the files say "
+                          f"{_full(stack, base)} (renders as {want})", fix, "name")
+        elif config.naming.parse(image.name) is None:
+            yield Finding(image.rel, 0, f"folder name {image.name} does not fit the naming scheme "
+                          f"{config.naming.template} (the files say {expected})", fix, "name")
         else:
-            message = (f"{FIELD_NAMES[field_name]} is {want} in the files but the folder name says "
-                       f"{written}")
-        yield Finding(image.where(src[0]), src[1], message,
-                      f"rename the folder to {expected}, or use bumper major for a new folder", "name")
+            yield Finding(image.rel, 0, f"folder name {image.name} differs from {expected} that "
+                          "the files give", fix, "name")
     facts = image.pyproject
     if facts and facts.name and not facts.name.endswith(expected):
+        token = config.naming.search_pattern().search(facts.name)
+        new = (facts.name[:token.start()] + expected + facts.name[token.end():] if token
+               else f"{facts.name}-{expected}")
         yield Finding(image.where(PYPROJECT), facts.name_line,
-                      f"[project] name {facts.name!r} does not name the folder {expected}",
-                      f'set name = "universal-training-{expected}"', "name")
+                      f"[project] name {facts.name!r} does not end with {expected}",
+                      f'set name = "{new}"', "name")
+
+
+def _full(stack: Stack, field: str) -> str:
+    return {"th": stack.training_hub, "accel": stack.accel.label, "torch": stack.torch,
+            "python": stack.python}[field]
 
 
 def _missing_stack_parts(image: ImageDir) -> Iterator[Finding]:
@@ -96,66 +125,93 @@ def rule_python(image: ImageDir, config: Config) -> Iterator[Finding]:
             written = match["v"].replace(".", "")
             if written != compact_python(stack.python):
                 yield Finding(image.where(DOCKERFILE), base[1],
-                              f"base image {base[0]} is for Python {match['v']}, the image uses "
+                              f"base image {base[0]} is for Python {written[0]}.{written[1:]}, "
+                              "the image uses "
                               f"Python {stack.python}",
                               f"use the py{compact_python(stack.python)} base image", "python")
 
 
 def rule_accel(image: ImageDir, config: Config) -> Iterator[Finding]:
-    """Base image, versioned dnf packages, ROCm paths and index URL name the same accelerator."""
-    stack, facts = image.stack, image.dockerfile
-    if stack is None:
+    """Base image, dnf names, CUDA/ROCm paths, .repo files and torch's build name one
+    accelerator."""
+    if image.stack is None:
         return
-    accel = stack.accel
-    where = image.where(DOCKERFILE)
-    if facts is not None:
-        base = facts.args.get("BASE_IMAGE")
-        if base and base[0]:
-            yield from _base_image_accel(where, base[0], base[1], accel.kind, accel.version)
-        dashed = (accel.version or "").replace(".", "-")
-        for pkg, ver, line in facts.cuda_packages:
-            if accel.kind != "cuda" or ver != dashed:
-                yield Finding(where, line, f"dnf package {pkg}-{ver} is for CUDA "
-                              f"{ver.replace('-', '.')}, the image is {accel.label}",
-                              f"install {pkg}-{dashed}" if accel.kind == "cuda"
-                              else "remove the CUDA package", "accel")
-        for ver, line in facts.nccl_builds:
-            if accel.kind != "cuda" or ver.split(".")[0] != (accel.version or "").split(".")[0]:
-                yield Finding(where, line, f"NCCL build +cuda{ver} does not match {accel.label}",
-                              "pick the NCCL build for the image's CUDA", "accel")
-        for ver, line in facts.rocm_versions:
-            if accel.kind == "rocm" and ver != accel.version:
-                yield Finding(where, line, f"ROCm {ver} named, the image is {accel.label}",
-                              f"use {accel.version}", "accel")
+    accel = image.stack.accel
+    if image.dockerfile is not None:
+        yield from _dockerfile_accel(image, accel)
     repo = image.texts.get("rocm.repo")
-    if repo is not None and accel.kind == "rocm":
+    if repo is not None and accel.kind == "rocm" and accel.version:
         for number, raw in enumerate(repo.splitlines(), start=1):
-            for ver in re.findall(r"(?<![0-9.])([0-9]+\.[0-9]+\.[0-9]+)(?![0-9.])", raw):
-                if ver != accel.version:
+            for ver in REPO_VERSION.findall(raw):
+                if not same_release(ver, accel.version):
                     yield Finding(image.where("rocm.repo"), number,
                                   f"ROCm {ver} named, the image is {accel.label}",
                                   f"use {accel.version}", "accel")
-    url = image.index_url()
-    if url and (match := INDEX_SEGMENT.search(url)) and match["seg"] != accel.index_segment:
-        src = image.sources.get("accel", (PYPROJECT, 0))
-        yield Finding(image.where(PYPROJECT), image.pyproject.index_url_line if image.pyproject
-                      else src[1],
-                      f"index URL is for {match['seg']}, the image is {accel.label}",
-                      f"use the {accel.index_segment} index", "accel")
+    repo = image.texts.get("cuda.repo")
+    if repo is not None and accel.kind == "cuda" and accel.version:
+        for number, raw in enumerate(repo.splitlines(), start=1):
+            for match in LABEL_VERSIONS[0][1].finditer(raw):
+                if not same_release(match["v"], accel.version):
+                    yield Finding(image.where("cuda.repo"), number,
+                                  f"{match.group(0)} named, the image is {accel.label}",
+                                  f"write {accel.label}", "accel")
+    torch = pinned(image, "torch")
+    if torch and "+" in torch[0]:
+        local = torch[0].split("+", 1)[1]
+        want = {"cuda": f"cu{(accel.version or '').replace('.', '')}",
+                "rocm": f"rocm{major_minor(accel.version or '')}", "cpu": "cpu"}[accel.kind]
+        if TORCH_LOCAL.match(local) and local != want:
+            yield Finding(image.where(PYPROJECT), torch[2],
+                          f"torch=={torch[0]} is the {local} build, the image is {accel.label}",
+                          f"pin torch=={torch[0].split('+')[0]}+{want}", "accel")
 
 
-def _base_image_accel(where: str, ref: str, line: int, kind: str,
-                      version: str | None) -> Iterator[Finding]:
-    name = ref.lower()
-    for match in ACCEL_TOKEN.finditer(name):
-        if match["kind"] != kind:
-            yield Finding(where, line, f"base image {ref} is a {match['kind']} image, the image is "
-                          f"{kind}", f"use a {kind} base image", "accel")
-        elif match["v"] and version:
-            written = match["v"].replace(".", "")
-            if written not in ("".join(version.split(".")[:2]), version.replace(".", "")):
-                yield Finding(where, line, f"base image {ref} names {kind} {match['v']}, the "
-                              f"image is {kind} {version}", "use the matching base image", "accel")
+def _dockerfile_accel(image: ImageDir, accel: Accel) -> Iterator[Finding]:
+    facts = image.dockerfile
+    assert facts is not None
+    where = image.where(DOCKERFILE)
+    base = facts.args.get("BASE_IMAGE")
+    if base and base[0]:
+        yield from _base_image_accel(where, base[0], base[1], accel)
+    cuda_ok = accel.kind == "cuda" and accel.version is not None
+    dashed = (accel.version or "").replace(".", "-")
+    for pkg, ver, line in facts.cuda_packages:
+        if not (cuda_ok and ver == dashed):
+            yield Finding(where, line, f"dnf package {pkg}-{ver} is for CUDA "
+                          f"{ver.replace('-', '.')}, the image is {accel.label}",
+                          f"install {pkg}-{dashed}" if cuda_ok else "remove the CUDA package",
+                          "accel")
+    for ver, line in facts.cuda_paths:
+        if not (cuda_ok and ver == accel.version):
+            yield Finding(where, line, f"/usr/local/cuda-{ver} is CUDA {ver}, the image is "
+                          f"{accel.label}", f"use /usr/local/cuda-{accel.version}" if cuda_ok
+                          else "remove the CUDA path", "accel")
+    major = (accel.version or "").split(".")[0]
+    for ver, line in facts.nccl_builds:  # NCCL builds for CUDA 13.x all work with 13.0
+        if not (cuda_ok and ver.split(".")[0] == major):
+            yield Finding(where, line, f"NCCL build +cuda{ver} does not match {accel.label}",
+                          f"pick an NCCL build for CUDA {major}.x" if cuda_ok
+                          else "remove the NCCL package", "accel")
+    for ver, line in facts.rocm_versions:
+        if not (accel.kind == "rocm" and accel.version and same_release(ver, accel.version)):
+            yield Finding(where, line, f"ROCm {ver} named, the image is {accel.label}",
+                          f"use {accel.version}" if accel.kind == "rocm" else "remove it",
+                          "accel")
+
+
+def _base_image_accel(where: str, ref: str, line: int, accel: Accel) -> Iterator[Finding]:
+    """A base image that names an accelerator must name the image's (and its version)."""
+    for match in ACCEL_TOKEN.finditer(ref.lower()):
+        kind, written = match["kind"], match["v"]
+        if kind != accel.kind:
+            yield Finding(where, line, f"base image {ref} is a {kind} image, the image is "
+                          f"{accel.label}", f"use a {accel.kind} base image", "accel")
+        elif written and accel.version:
+            compact = {"".join(parts(accel.version)[:2]), accel.version.replace(".", "")}
+            if written.replace(".", "") not in compact and not same_release(written,
+                                                                            accel.version):
+                yield Finding(where, line, f"base image {ref} names {kind}{written}, the image "
+                              f"is {accel.label}", "use the matching base image", "accel")
 
 
 def index_url_places(image: ImageDir) -> list[tuple[str, int, str]]:
@@ -181,7 +237,18 @@ def rule_index_drift(image: ImageDir, config: Config) -> Iterator[Finding]:
         if url != reference:
             yield Finding(image.where(filename), line,
                           f"index URL {url} differs from the image's {reference}",
-                          "use one index URL in every place (bumper minor --index-url URL)", "index")
+                          "use one index URL everywhere: bumper minor --index-url URL", "index")
+
+
+def _marker_env(stack: Stack | None) -> dict[str, str]:
+    """The environment uv locks for (--python-platform=linux --python-version=X.Y), not the
+    machine bumper runs on."""
+    env = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+           "platform_machine": "x86_64", "implementation_name": "cpython",
+           "platform_python_implementation": "CPython", "extra": ""}
+    if stack is not None:
+        env.update(python_version=stack.python, python_full_version=f"{stack.python}.0")
+    return env
 
 
 def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
@@ -189,21 +256,22 @@ def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
     lock, facts = image.lock, image.pyproject
     if lock is None or facts is None or not image.texts.get(LOCK, "").strip():
         return
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
 
     where = image.where(LOCK)
     fix = f"run: bumper lock {image.rel}"
     if lock.index_url is None or lock.index_url_line != 1:
         yield Finding(where, 1, "first line is not --index-url=<the image's index>",
-                      f"start the lock with --index-url={image.index_url()}", "lock")
+                      f"start the lock with --index-url={image.index_url() or 'URL'}", "lock")
+    env = _marker_env(image.stack)
     for dep in facts.dependencies:
         try:
             req = Requirement(dep.text)
         except InvalidRequirement as exc:
             yield Finding(image.where(PYPROJECT), dep.line, f"invalid requirement {dep.text!r}: "
-                          f"{exc}", "write a PEP 508 requirement", "lock")
+                          f"{str(exc).splitlines()[0]}", "write a PEP 508 requirement", "lock")
             continue
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+        if req.marker is not None and not req.marker.evaluate(env):
             continue
         pin = lock.pin(req.name)
         if pin is None:
@@ -218,68 +286,90 @@ def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
 
 
 def rule_base_image(image: ImageDir, config: Config) -> Iterator[Finding]:
+    """ARG BASE_IMAGE has a default, is declared before the first FROM, and a FROM uses it."""
     facts = image.dockerfile
     if facts is None:
         return
     where = image.where(DOCKERFILE)
-    arg = facts.args.get("BASE_IMAGE")
+    fix = "declare ARG BASE_IMAGE=<registry>/<name>:<tag> before the first FROM"
+    arg = facts.global_args.get("BASE_IMAGE")
+    late = facts.args.get("BASE_IMAGE")
+    if arg is None and late is not None:
+        yield Finding(where, late[1], "ARG BASE_IMAGE comes after the first FROM, which cannot "
+                      "use it", fix, "base-image")
+        return
     if arg is None or not arg[0]:
         yield Finding(where, arg[1] if arg else 0, "ARG BASE_IMAGE is not declared with a default",
-                      "declare ARG BASE_IMAGE=<registry>/<name>:<tag> before the first FROM",
-                      "base-image")
+                      fix, "base-image")
         return
-    if not any(re.search(r"\$\{?BASE_IMAGE\}?", image_ref) for image_ref, _ in facts.froms):
+    used = re.compile(r"\$(?:\{BASE_IMAGE(?::[-+][^}]*)?\}|BASE_IMAGE\b)")
+    if not any(used.search(image_ref) for image_ref, _ in facts.froms):
         line = facts.froms[0][1] if facts.froms else arg[1]
         yield Finding(where, line, "no FROM uses ${BASE_IMAGE}",
                       "start the first stage with FROM ${BASE_IMAGE}", "base-image")
 
 
-def _text_places(image: ImageDir) -> Iterator[tuple[str, int, str]]:
-    facts = image.dockerfile
-    if facts is None:
-        return
-    for key, value, line in facts.labels:
-        yield f"LABEL {key}", line, value
-    for number, raw in enumerate(image.texts.get(DOCKERFILE, "").splitlines(), start=1):
-        if not raw.startswith("#"):
-            break
-        yield "header comment", number, raw
+def _leading_comments(text: str) -> Iterator[tuple[int, str]]:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            return
+        if raw.strip():
+            yield number, raw
+
+
+def _text_places(image: ImageDir) -> Iterator[tuple[str, str, int, str]]:
+    """Free text that names versions: (file, what, line, text)."""
+    if image.dockerfile is not None:
+        for key, value, line in image.dockerfile.labels:
+            yield DOCKERFILE, f"LABEL {key}", line, value
+        for number, raw in _leading_comments(image.texts.get(DOCKERFILE, "")):
+            yield DOCKERFILE, "header comment", number, raw
+    if image.pyproject is not None:
+        if image.pyproject.description:
+            yield (PYPROJECT, "[project] description", image.pyproject.description_line,
+                   image.pyproject.description)
+        for number, raw in _leading_comments(image.texts.get(PYPROJECT, "")):
+            yield PYPROJECT, "header comment", number, raw
 
 
 def rule_labels(image: ImageDir, config: Config) -> Iterator[Finding]:
-    """Versions named in LABEL texts and the header comment match the files."""
+    """Versions and folder names in LABELs, descriptions and header comments match the files."""
     stack = image.stack
     if stack is None:
         return
     want = {"cuda": stack.accel.version if stack.accel.kind == "cuda" else None,
             "rocm": stack.accel.version if stack.accel.kind == "rocm" else None,
-            "torch": stack.torch, "python": stack.python, "th": stack.training_hub,
-            "th_compact": compact_th(stack.training_hub)}
+            "torch": stack.torch, "python": stack.python, "th": stack.training_hub}
     expected_name = config.naming.render(stack)
-    where = image.where(DOCKERFILE)
-    for what, line, text in _text_places(image):
+    names = config.naming.search_pattern()
+    for filename, what, line, text in _text_places(image):
+        where = image.where(filename)
         for key, rx in LABEL_VERSIONS:
             for match in rx.finditer(text):
-                expected = want[key]
-                ok = expected is not None and (
-                    match["v"] == expected or (key == "rocm" and match["v"] == major_minor(expected)))
-                if not ok:
-                    shown = expected or f"not {key.upper()}"
-                    yield Finding(where, line, f"{what} says {match.group(0)}, the files say "
-                                  f"{shown}", f"write {_label_fix(key, expected)}", "labels")
-        for token in FOLDER_TOKEN.findall(text):
-            if token != expected_name:
-                yield Finding(where, line, f"{what} names {token}, the folder is {expected_name}",
-                              f"write {expected_name}", "labels")
+                found = _label_problem(key, match["v"], stack, want)
+                if found:
+                    yield Finding(where, line, f"{what} says {match.group(0)}, {found[0]}",
+                                  f"write {found[1]}", "labels")
+        for token in names.finditer(text):
+            if token.group(0) != expected_name:
+                yield Finding(where, line, f"{what} names {token.group(0)}, the files give "
+                              f"{expected_name}", f"write {expected_name}", "labels")
 
 
-def _label_fix(key: str, expected: str | None) -> str:
-    names = {"cuda": "CUDA", "rocm": "ROCm", "torch": "PyTorch", "python": "Python",
-             "th": "Training Hub", "th_compact": "TH"}
-    if expected is None:
-        return f"no {names[key]} version (the image has none)"
-    sep = "" if key == "th_compact" else " "
-    return f"{names[key]}{sep}{expected}"
+def _label_problem(key: str, written: str, stack: Stack,
+                   want: dict[str, str | None]) -> tuple[str, str] | None:
+    """(what the files say, the text to write) when a version in free text is wrong."""
+    if key == "th_compact":
+        expected = compact_th(stack.training_hub)
+        if written == expected:
+            return None
+        return f"the files say Training Hub {stack.training_hub}", f"TH{expected}"
+    version = want[key]
+    if version is None:
+        return f"the image is {stack.accel.label}", stack.accel.label
+    if same_release(written, version):
+        return None
+    return f"the files say {version}", f"{LABEL_NAMES[key]} {version}"
 
 
 def rule_markers(image: ImageDir, config: Config) -> Iterator[Finding]:
@@ -296,12 +386,12 @@ RULES: list[Rule] = [rule_read, rule_name, rule_python, rule_accel, rule_index_d
 
 def same_stack(images: Iterable[ImageDir]) -> Iterator[Finding]:
     """Two folders with the same stack are one image twice."""
-    seen: dict[object, ImageDir] = {}
+    seen: dict[Stack, ImageDir] = {}
     for image in images:
         if image.stack is None:
             continue
         other = seen.setdefault(image.stack, image)
-        if other is not image:
+        if other is not image and other.path != image.path:
             src = image.sources.get("torch", (PYPROJECT, 0))
             yield Finding(image.where(src[0]), src[1],
                           f"same stack as {other.rel} ({image.stack.describe()})",
@@ -317,4 +407,3 @@ def run(config: Config, paths: list[Path]) -> tuple[list[ImageDir], list[Finding
     findings = [f for image in images for f in check_image(image, config)]
     findings.extend(same_stack(images))
     return images, findings
-

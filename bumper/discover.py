@@ -15,7 +15,7 @@ from bumper.config import Config
 from bumper.errors import UsageError
 from bumper.findings import Finding
 from bumper.formats import dockerfile, pyproject, requirements
-from bumper.model import Accel, Stack
+from bumper.model import Accel, Stack, major_minor
 
 DOCKERFILE = "Dockerfile"
 PYPROJECT = "pyproject.toml"
@@ -27,7 +27,9 @@ PIN_RE = re.compile(
     r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?P<extras>[^\]]*)\])?\s*"
     r"==\s*(?P<version>[0-9][0-9A-Za-z.+!-]*)\s*(?:;.*)?$"
 )
-REQUIRES_PYTHON = re.compile(r"^\s*(?:==|~=|>=)\s*(?P<v>3\.[0-9]+)(?:\.\*)?\s*(?:,.*)?$")
+REQUIRES_PYTHON = re.compile(
+    r"^\s*(?:==|~=|>=)\s*(?P<v>3\.[0-9]+)(?:\.\*|\.[0-9]+)?\s*(?:,.*)?$"
+)
 
 
 @dataclass
@@ -53,12 +55,18 @@ class ImageDir:
 
     def index_url(self) -> str | None:
         """The folder's one source of the index URL: pyproject, else Dockerfile, else lock."""
+        source = self.index_url_source()
+        return source[2] if source else None
+
+    def index_url_source(self) -> tuple[str, int, str] | None:
+        """(file, line, url) of the index URL that `index_url` returns."""
         if self.pyproject and self.pyproject.index_url:
-            return self.pyproject.index_url
+            return PYPROJECT, self.pyproject.index_url_line, self.pyproject.index_url
         if self.dockerfile and self.dockerfile.index_urls:
-            return self.dockerfile.index_urls[0][0]
+            url, line = self.dockerfile.index_urls[0]
+            return DOCKERFILE, line, url
         if self.lock and self.lock.index_url:
-            return self.lock.index_url
+            return LOCK, self.lock.index_url_line, self.lock.index_url
         return None
 
 
@@ -75,14 +83,15 @@ def resolve(config: Config, names: list[str] | tuple[str, ...]) -> list[Path]:
     """Folders named on the command line (a folder name or a path); all when none."""
     if not names:
         return image_dirs(config)
-    out = []
+    out: list[Path] = []
     for name in names:
         candidates = [Path(name), config.images_root / name, config.repo / name]
         found = next((c.resolve() for c in candidates if c.is_dir()), None)
         if found is None:
             raise UsageError(f"{name}: no such image folder (expected a folder under "
                              f"{config.images_rel}/ or a path)")
-        out.append(found)
+        if found not in out:  # the same folder named twice is checked once
+            out.append(found)
     return out
 
 
@@ -94,46 +103,45 @@ def _rel(config: Config, path: Path) -> str:
 
 
 def _read_text(image: ImageDir, filename: str) -> str | None:
+    """The file's text; None when it is absent or unreadable (the latter is a problem)."""
     path = image.path / filename
     if not path.exists():
         return None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        image.problems.append(Finding(image.where(filename), 0, f"cannot read: {exc}",
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
+        image.problems.append(Finding(image.where(filename), 0, f"cannot read: {reason}",
                                       "make it a readable UTF-8 text file", "read"))
         return None
     image.texts[filename] = text
     return text
 
 
+def _required(image: ImageDir, filename: str, fix: str, rule: str) -> str | None:
+    text = _read_text(image, filename)
+    if text is None and not (image.path / filename).exists():
+        image.problems.append(Finding(image.where(filename), 0, "missing", fix, rule))
+    return text
+
+
 def load(config: Config, path: Path) -> ImageDir:
     image = ImageDir(path=path, rel=_rel(config, path))
-    text = _read_text(image, DOCKERFILE)
-    if text is None and DOCKERFILE not in image.texts:
-        image.problems.append(Finding(image.where(DOCKERFILE), 0, "missing",
-                                      "every image folder needs a Dockerfile", "files"))
-    elif text is not None:
+    text = _required(image, DOCKERFILE, "every image folder needs a Dockerfile", "files")
+    if text is not None:
         image.dockerfile = dockerfile.read(text)
-    text = _read_text(image, PYPROJECT)
-    if text is None:
-        image.problems.append(Finding(image.where(PYPROJECT), 0, "missing",
-                                      "every image folder needs a pyproject.toml", "files"))
-    else:
+    text = _required(image, PYPROJECT, "every image folder needs a pyproject.toml", "files")
+    if text is not None:
         try:
             image.pyproject = pyproject.read(text)
         except pyproject.TomlError as exc:
             image.problems.append(Finding(image.where(PYPROJECT), exc.line, exc.message,
                                           "fix the TOML syntax", "toml"))
-    text = _read_text(image, LOCK)
-    if text is None:
-        image.problems.append(Finding(image.where(LOCK), 0, "missing",
-                                      f"run: bumper lock {image.rel}", "lock"))
-    elif not text.strip():
-        image.problems.append(Finding(image.where(LOCK), 0, "empty lock",
-                                      f"run: bumper lock {image.rel}", "lock"))
-        image.lock = requirements.read(text)
-    else:
+    text = _required(image, LOCK, f"run: bumper lock {image.rel}", "lock")
+    if text is not None:
+        if not text.strip():
+            image.problems.append(Finding(image.where(LOCK), 0, "empty lock",
+                                          f"run: bumper lock {image.rel}", "lock"))
         image.lock = requirements.read(text)
     for extra in ("rocm.repo", "cuda.repo", "mellanox.repo", ANSWERS):
         _read_text(image, extra)
@@ -166,32 +174,48 @@ def _python(image: ImageDir) -> tuple[str, str, int] | None:
 
 
 def _accel(image: ImageDir) -> tuple[Accel, str, int] | None:
-    segment, seg_where = None, ("", 0)
-    url = image.index_url()
-    if url and (match := INDEX_SEGMENT.search(url)):
-        segment = match["seg"]
-        seg_where = (PYPROJECT, image.pyproject.index_url_line) if (
-            image.pyproject and image.pyproject.index_url) else (DOCKERFILE, 0)
+    """The accelerator, and where the files say it.
+
+    The index URL's segment (``cuda13.0``, ``rocm6.4``, ``cpu``) decides: the
+    Python packages, torch above all, come from that index. ROCm's patch
+    release is only in the dnf names and paths, so it is taken from those
+    when they agree with the index on major.minor. Without an index URL the
+    Dockerfile's dnf names, paths and the .repo files tell.
+    """
     facts = image.dockerfile
-    cuda = Counter(v for _, v, _ in facts.cuda_packages) if facts else Counter()
+    cuda = Counter(v.replace("-", ".") for _, v, _ in facts.cuda_packages) if facts else Counter()
+    if facts:
+        cuda.update(v for v, _ in facts.cuda_paths)
     rocm = Counter(v for v, _ in facts.rocm_versions) if facts else Counter()
-    kind = (segment.rstrip("0123456789.") if segment
-            else "cuda" if cuda or "cuda.repo" in image.texts
-            else "rocm" if rocm or "rocm.repo" in image.texts
-            else "cpu" if facts else None)
-    if kind == "cuda" and cuda:
-        version = cuda.most_common(1)[0][0].replace("-", ".")
-        line = next(n for _, v, n in facts.cuda_packages if v.replace("-", ".") == version)  # type: ignore[union-attr]
-        return Accel("cuda", version), DOCKERFILE, line
-    if kind == "rocm" and rocm:
+    source = image.index_url_source()
+    match = INDEX_SEGMENT.search(source[2]) if source else None
+    if source and match:
+        segment = match["seg"]
+        kind = segment.rstrip("0123456789.")
+        version = segment[len(kind):] or None
+        if kind == "rocm" and version:
+            full = [v for v, _ in rocm.most_common() if major_minor(v) == version]
+            version = full[0] if full else version
+        return Accel(kind, version), source[0], source[1]
+    if cuda and (not rocm or "cuda.repo" in image.texts):
+        version = cuda.most_common(1)[0][0]
+        return Accel("cuda", version), DOCKERFILE, _cuda_line(image, version)
+    if rocm:
         version = rocm.most_common(1)[0][0]
-        line = next(n for v, n in facts.rocm_versions if v == version)  # type: ignore[union-attr]
+        line = next((n for v, n in facts.rocm_versions if v == version), 0) if facts else 0
         return Accel("rocm", version), DOCKERFILE, line
-    if kind in ("cuda", "rocm") and segment:
-        return Accel(kind, segment[len(kind):]), *seg_where
-    if kind == "cpu":
-        return Accel("cpu"), *seg_where
+    if facts and not {"cuda.repo", "rocm.repo"} & image.texts.keys():
+        return Accel("cpu"), DOCKERFILE, 0
     return None
+
+
+def _cuda_line(image: ImageDir, version: str) -> int:
+    facts = image.dockerfile
+    if facts is None:
+        return 0
+    lines = [n for _, v, n in facts.cuda_packages if v.replace("-", ".") == version]
+    lines += [n for v, n in facts.cuda_paths if v == version]
+    return min(lines, default=0)
 
 
 def read_stack(image: ImageDir) -> tuple[Stack | None, dict[str, tuple[str, int]]]:
@@ -210,4 +234,6 @@ def read_stack(image: ImageDir) -> tuple[Stack | None, dict[str, tuple[str, int]
         sources["accel"] = (accel[1], accel[2])
     if not (torch and hub and python and accel):
         return None, sources
-    return Stack(training_hub=hub[0], accel=accel[0], torch=torch[0], python=python[0]), sources
+    # a local version (2.9.1+cu130) names the build, not the release the folder is named for
+    return Stack(training_hub=hub[0].split("+")[0], accel=accel[0],
+                 torch=torch[0].split("+")[0], python=python[0]), sources
