@@ -28,7 +28,37 @@ class Context:
         return config.load(repo)
 
 
-pass_ctx = click.make_pass_decorator(Context)
+_pass_context = click.make_pass_decorator(Context)
+
+
+def _late(attr: str, convert: Any = None) -> Any:
+    """Callback for a global option given after the subcommand (bumper check --format json)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False or value == 0:
+            return
+        obj = ctx.find_object(Context)
+        if obj is not None:
+            setattr(obj, attr, convert(value) if convert else value)
+
+    return callback
+
+
+def pass_ctx(func: Any) -> Any:
+    """Pass the Context, and accept the global options after the subcommand too."""
+    func = _pass_context(func)
+    for option in (
+        click.option("--format", type=click.Choice(["text", "json"]), expose_value=False,
+                     callback=_late("format"), help="Output for people (text) or programs (json)."),
+        click.option("--no-color", is_flag=True, expose_value=False,
+                     callback=_late("color", lambda _: False), help="No colour."),
+        click.option("--repo", type=click.Path(file_okay=False, path_type=Path),
+                     expose_value=False, callback=_late("_repo"), help="Repository root."),
+        click.option("-v", "--verbose", count=True, expose_value=False,
+                     callback=_late("verbose"), help="More detail."),
+    ):
+        func = option(func)
+    return func
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,6 +119,45 @@ def lock(ctx: Context, dirs: tuple[str, ...], upgrade: bool, packages: tuple[str
                              progress=ctx.color)
     output.lock_results(ctx.format, results, check_only)
     sys.exit(1 if check_only and any(r.changed for r in results) else 0)
+
+
+@cli.group()
+def index() -> None:
+    """Ask an image's package index what it really has."""
+
+
+@index.command("versions")
+@click.argument("package")
+@click.option("--image", "image_dir", metavar="DIR", help="Use this image folder's index.")
+@click.option("--index-url", metavar="URL", help="Use this index.")
+@click.option("--spec", metavar="SPEC", help="Mark the versions that satisfy SPEC (e.g. ~=1.3.1).")
+@pass_ctx
+def index_versions(ctx: Context, package: str, image_dir: str | None, index_url: str | None,
+                   spec: str | None) -> None:
+    """The versions of PACKAGE on the index, newest first (every folder's index by default)."""
+    from bumper import indexcmd
+
+    indexcmd.versions(ctx, package, image_dir, index_url, spec)
+
+
+@index.command("missing")
+@click.argument("dirs", nargs=-1)
+@pass_ctx
+def index_missing(ctx: Context, dirs: tuple[str, ...]) -> None:
+    """Lock pins the folder's index lacks, as a request list. Exit 1 when any."""
+    from bumper import indexcmd
+
+    sys.exit(indexcmd.missing(ctx, dirs))
+
+
+@cli.command()
+@click.argument("dirs", nargs=-1)
+@pass_ctx
+def align(ctx: Context, dirs: tuple[str, ...]) -> None:
+    """Training Hub's requirements vs the image's constraints and index. Exit 1 on conflicts."""
+    from bumper import indexcmd
+
+    sys.exit(indexcmd.align(ctx, dirs))
 
 
 def _bump_options(func: Any) -> Any:

@@ -21,6 +21,17 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, text/html;q=0.2"
 TIMEOUT = 10.0
 RETRIES = 3
+TIMEOUT_ENV = "BUMPER_INDEX_TIMEOUT"
+
+
+def request_timeout() -> float:
+    """Seconds allowed per request (BUMPER_INDEX_TIMEOUT; uv gets the same limit)."""
+    import os
+
+    try:
+        return max(0.1, float(os.environ.get(TIMEOUT_ENV, TIMEOUT)))
+    except ValueError:
+        return TIMEOUT
 
 
 @dataclass
@@ -64,14 +75,20 @@ class _Links(html.parser.HTMLParser):
 class IndexClient:
     """A client for one index; thread safe (httpx.Client is)."""
 
-    def __init__(self, index: IndexUrl, *, timeout: float = TIMEOUT, retries: int = RETRIES) -> None:
+    def __init__(self, index: IndexUrl, *, timeout: float | None = None,
+                 retries: int = RETRIES) -> None:
         import httpx
 
         self.index = index
         self.base = index.request_url()
-        auth = (index.username or "", index.password or "") if index.username or index.password else None
+        auth: Any = None
+        if index.username or index.password:
+            auth = (index.username or "", index.password or "")
+        else:
+            auth = _netrc_auth(httpx)
         self._httpx = httpx
-        self._client = httpx.Client(auth=auth, timeout=timeout, follow_redirects=True,
+        self._client = httpx.Client(auth=auth, timeout=timeout or request_timeout(),
+                                    follow_redirects=True,
                                     trust_env=True,
                                     limits=httpx.Limits(max_connections=16,
                                                         max_keepalive_connections=16))
@@ -195,6 +212,15 @@ class IndexClient:
 
 class NotFound(ExternalError):
     pass
+
+
+def _netrc_auth(httpx: Any) -> Any:
+    """The user's netrc (NETRC or ~/.netrc), as uv would read it; None without one."""
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    return httpx.NetRCAuth(str(path)) if path.is_file() else None
 
 
 def sorted_versions(versions: list[str]) -> list[str]:

@@ -55,6 +55,10 @@ def uv_env(netrc: Path | None) -> dict[str, str]:
         env.pop(key, None)
     if netrc is not None:
         env["NETRC"] = str(netrc)
+    if "UV_HTTP_TIMEOUT" not in env:
+        from bumper.index import request_timeout
+
+        env["UV_HTTP_TIMEOUT"] = str(max(1, round(request_timeout())))
     return env
 
 
