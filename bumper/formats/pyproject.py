@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 
 from bumper.errors import UsageError
 
-COMMENT_INDEX_URL = re.compile(r"^\s*#.*--(?:index-url|default-index)(?:=|\s+)(?P<url>[^\s\\]+)")
+# in prose a URL may end a sentence or a parenthesis: those marks are not part of it
+COMMENT_INDEX_URL = re.compile(
+    r"^\s*#.*--(?:index-url|default-index)(?:=|\s+)[\"']?(?P<url>[^\s\\()\"'`]+?)[.,;:]*"
+    r"(?=[\s\\()\"'`]|$)"
+)
 _TOML_POS = re.compile(r"\s*\(at line (?P<line>\d+), column \d+\)")
 _TABLE = re.compile(r"^\s*\[\[?\s*(?P<name>[^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
