@@ -225,6 +225,57 @@ def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | 
                yes=yes)
 
 
+@cli.command("new")
+@click.option("--flavor", required=True, metavar="cuda|rocm|cpu", help="Accelerator flavor.")
+@click.option("--cuda", metavar="V", help="CUDA version (cuda flavor), e.g. 12.8.")
+@click.option("--rocm", metavar="V", help="ROCm version (rocm flavor), e.g. 6.4.3.")
+@click.option("--torch", required=True, metavar="V", help="PyTorch version.")
+@click.option("--training-hub", required=True, metavar="V", help="Training Hub version.")
+@click.option("--python", default="3.12", show_default=True, metavar="V", help="Python version.")
+@click.option("--base-image", metavar="REF", help="Base image (default: the template's).")
+@click.option("--index-url", metavar="URL", help="Package index (default: from release and flavor).")
+@click.option("--name", metavar="NEW_DIR_NAME", help="Folder name (default: the naming scheme).")
+@click.option("--no-lock", is_flag=True, help="Do not generate requirements.txt.")
+@click.option("--no-commit", is_flag=True, help="Leave the new folder in the tree, uncommitted.")
+@click.option("--dry-run", is_flag=True, help="Show the files it would create; write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@pass_ctx
+def new_folder(ctx: Context, flavor: str, cuda: str | None, rocm: str | None, torch: str,
+               training_hub: str, python: str, base_image: str | None, index_url: str | None,
+               name: str | None, no_lock: bool, no_commit: bool, dry_run: bool,
+               yes: bool) -> None:
+    """A new image folder from the Copier template, locked, checked and committed."""
+    from bumper import new, runner
+
+    config = ctx.config()
+    request = new.NewRequest(flavor=flavor, cuda=cuda, rocm=rocm, torch=torch,
+                             training_hub=training_hub, python=python, base_image=base_image,
+                             index_url=index_url, name=name)
+    scratch = new.scratch_dir()
+    try:
+        plan = new.plan_new(config, request, scratch)
+        if dry_run and ctx.format != "json":
+            click.echo(new.render_files(plan), nl=False)
+            return
+        runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
+                   yes=yes)
+    finally:
+        new.remove(scratch)
+
+
+@cli.command("template-update")
+@click.argument("dirs", nargs=-1)
+@pass_ctx
+def template_update(ctx: Context, dirs: tuple[str, ...]) -> None:
+    """Bring template changes into folders (copier update); exit 1 on conflicts."""
+    from bumper import discover, new, output
+
+    config = ctx.config()
+    results = new.template_update(config, discover.resolve(config, dirs))
+    output.template_results(ctx.format, results)
+    sys.exit(1 if any(r.conflicts for r in results) else 0)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

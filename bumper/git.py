@@ -47,3 +47,21 @@ class Git:
             self._run("reset", "--quiet", "--", *paths)
             raise
         return self._repo.head.commit.hexsha
+
+
+def head_sha(root: Path) -> str:
+    """The commit the template is rendered from (explicit, never a dirty HEAD)."""
+    sha = Git(root).head()
+    if sha is None:
+        raise UsageError(f"{root}: the repository has no commit yet (commit the template first)")
+    return sha
+
+
+def changed_between(root: Path, old: str, new: str, paths: list[str]) -> bool:
+    """Whether any of ``paths`` differs between commits ``old`` and ``new``."""
+    git = Git(root)
+    try:
+        return bool(git._run("diff", "--name-only", old, new, "--", *paths).strip())
+    except ExternalError as exc:
+        raise UsageError(f"template commit {old} is not in this repository ({exc.message}); "
+                         "fetch it, or re-render the folder") from exc
