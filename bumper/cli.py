@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from bumper import __version__
-from bumper.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BumperError
+from bumper.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BumperError, UsageError
 
 
 class Context:
@@ -274,6 +274,30 @@ def template_update(ctx: Context, dirs: tuple[str, ...]) -> None:
     results = new.template_update(config, discover.resolve(config, dirs))
     output.template_results(ctx.format, results)
     sys.exit(1 if any(r.conflicts for r in results) else 0)
+
+
+@cli.command()
+@click.argument("folder", metavar="DIR")
+@click.option("--output", type=click.Path(path_type=Path), metavar="PATH",
+              help="Write a complete downstream build context here (default: print the Dockerfile).")
+@pass_ctx
+def downstream(ctx: Context, folder: str, output: Path | None) -> None:
+    """The downstream variant: MIDSTREAM ONLY blocks and .repo files removed."""
+    from bumper import discover
+    from bumper import downstream as variant
+
+    config = ctx.config()
+    path = discover.resolve(config, (folder,))[0]
+    rel = discover.load(config, path).rel
+    if output is None:
+        dockerfile = path / "Dockerfile"
+        if not dockerfile.is_file():
+            raise UsageError(f"{rel}/Dockerfile: missing")
+        click.echo(variant.dockerfile(dockerfile.read_text(encoding="utf-8"), f"{rel}/Dockerfile"),
+                   nl=False)
+        return
+    variant.build_context(path, output, rel)
+    click.echo(f"downstream build context of {rel} written to {output}", err=True)
 
 
 def main() -> None:
