@@ -82,6 +82,11 @@ def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose
     color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     ctx.obj = Context(repo, fmt, color, verbose)
     if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from bumper import interactive
+
+            interactive.run(ctx.obj)
+            ctx.exit(0)
         click.echo(ctx.get_help())
         ctx.exit(2)
 
