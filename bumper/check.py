@@ -52,6 +52,17 @@ def same_release(written: str, version: str) -> bool:
     return len(w) >= 2 and w == v[:len(w)]
 
 
+def names_release(written: str, accel: Accel) -> bool:
+    """``written`` names the accelerator's release. When only the index URL told the ROCm
+    release (6.4, no dnf names or paths), any 6.4.x is taken as naming it."""
+    version = accel.version
+    if version is None:
+        return False
+    if same_release(written, version):
+        return True
+    return accel.kind == "rocm" and len(parts(version)) == 2 and major_minor(written) == version
+
+
 def rule_read(image: ImageDir, config: Config) -> Iterator[Finding]:
     yield from image.problems
 
@@ -81,11 +92,10 @@ def rule_name(image: ImageDir, config: Config) -> Iterator[Finding]:
     facts = image.pyproject
     if facts and facts.name and not facts.name.endswith(expected):
         token = config.naming.search_pattern().search(facts.name)
-        new = (facts.name[:token.start()] + expected + facts.name[token.end():] if token
-               else f"{facts.name}-{expected}")
+        fix = (f'set name = "{facts.name[:token.start()]}{expected}{facts.name[token.end():]}"'
+               if token else f"end [project] name with {expected}")
         yield Finding(image.where(PYPROJECT), facts.name_line,
-                      f"[project] name {facts.name!r} does not end with {expected}",
-                      f'set name = "{new}"', "name")
+                      f"[project] name {facts.name!r} does not end with {expected}", fix, "name")
 
 
 def _full(stack: Stack, field: str) -> str:
@@ -143,7 +153,7 @@ def rule_accel(image: ImageDir, config: Config) -> Iterator[Finding]:
     if repo is not None and accel.kind == "rocm" and accel.version:
         for number, raw in enumerate(repo.splitlines(), start=1):
             for ver in REPO_VERSION.findall(raw):
-                if not same_release(ver, accel.version):
+                if not names_release(ver, accel):
                     yield Finding(image.where("rocm.repo"), number,
                                   f"ROCm {ver} named, the image is {accel.label}",
                                   f"use {accel.version}", "accel")
@@ -193,7 +203,7 @@ def _dockerfile_accel(image: ImageDir, accel: Accel) -> Iterator[Finding]:
                           f"pick an NCCL build for CUDA {major}.x" if cuda_ok
                           else "remove the NCCL package", "accel")
     for ver, line in facts.rocm_versions:
-        if not (accel.kind == "rocm" and accel.version and same_release(ver, accel.version)):
+        if not (accel.kind == "rocm" and names_release(ver, accel)):
             yield Finding(where, line, f"ROCm {ver} named, the image is {accel.label}",
                           f"use {accel.version}" if accel.kind == "rocm" else "remove it",
                           "accel")
@@ -208,8 +218,7 @@ def _base_image_accel(where: str, ref: str, line: int, accel: Accel) -> Iterator
                           f"{accel.label}", f"use a {accel.kind} base image", "accel")
         elif written and accel.version:
             compact = {"".join(parts(accel.version)[:2]), accel.version.replace(".", "")}
-            if written.replace(".", "") not in compact and not same_release(written,
-                                                                            accel.version):
+            if written.replace(".", "") not in compact and not names_release(written, accel):
                 yield Finding(where, line, f"base image {ref} names {kind}{written}, the image "
                               f"is {accel.label}", "use the matching base image", "accel")
 
@@ -367,7 +376,8 @@ def _label_problem(key: str, written: str, stack: Stack,
     version = want[key]
     if version is None:
         return f"the image is {stack.accel.label}", stack.accel.label
-    if same_release(written, version):
+    accel = key in ("cuda", "rocm")
+    if names_release(written, stack.accel) if accel else same_release(written, version):
         return None
     return f"the files say {version}", f"{LABEL_NAMES[key]} {version}"
 

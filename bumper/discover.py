@@ -85,7 +85,9 @@ def resolve(config: Config, names: list[str] | tuple[str, ...]) -> list[Path]:
         return image_dirs(config)
     out: list[Path] = []
     for name in names:
-        candidates = [Path(name), config.images_root / name, config.repo / name]
+        # the repo's own folders first: with --repo, a relative name means that repo's folder
+        # even when the working directory holds a folder of the same relative path
+        candidates = [config.images_root / name, config.repo / name, Path(name)]
         found = next((c.resolve() for c in candidates if c.is_dir()), None)
         if found is None:
             raise UsageError(f"{name}: no such image folder (expected a folder under "
