@@ -31,6 +31,29 @@ class Context:
 _pass_context = click.make_pass_decorator(Context)
 
 
+def _folders(config: Any, args: tuple[str, ...]) -> list[Path] | None:
+    """Folders named by ``args``: folder names or paths, or files inside image folders
+    (as pre-commit passes them). None when files were given but none is in an image folder.
+    """
+    from bumper import discover
+
+    if not args:
+        return discover.resolve(config, ())
+    names: list[str] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_file() or (not path.exists() and path.suffix):
+            root = config.images_root
+            full = path.resolve()
+            if root in full.parents and (folder := root / full.relative_to(root).parts[0]).is_dir():
+                names.append(str(folder))
+            continue
+        names.append(arg)
+    if not names:
+        return None
+    return discover.resolve(config, tuple(dict.fromkeys(names)))
+
+
 def _late(attr: str, convert: Any = None) -> Any:
     """Callback for a global option given after the subcommand (bumper check --format json)."""
 
@@ -97,10 +120,13 @@ def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose
 def check(ctx: Context, dirs: tuple[str, ...]) -> None:
     """Report drift in image folders as path:line: message (fix). Exit 1 when any."""
     from bumper import check as checks
-    from bumper import discover, output
+    from bumper import output
 
     config = ctx.config()
-    images, findings = checks.run(config, discover.resolve(config, dirs))
+    paths = _folders(config, dirs)
+    if paths is None:
+        return
+    images, findings = checks.run(config, paths)
     output.findings(ctx.format, images, findings)
     sys.exit(1 if findings else 0)
 
@@ -119,7 +145,10 @@ def lock(ctx: Context, dirs: tuple[str, ...], upgrade: bool, packages: tuple[str
     from bumper import discover, locking, output
 
     config = ctx.config()
-    images = [discover.load(config, path) for path in discover.resolve(config, dirs)]
+    paths = _folders(config, dirs)
+    if paths is None:
+        return
+    images = [discover.load(config, path) for path in paths]
     results = locking.relock(images, upgrade=upgrade, packages=packages, write=not check_only,
                              progress=ctx.color)
     output.lock_results(ctx.format, results, check_only)
