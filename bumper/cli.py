@@ -334,6 +334,34 @@ def downstream(ctx: Context, folder: str, output: Path | None) -> None:
     click.echo(f"downstream build context of {rel} written to {output}", err=True)
 
 
+COMPLETION_FILES = {
+    "bash": "~/.local/share/bash-completion/completions/bumper",
+    "zsh": "~/.zfunc/_bumper",
+    "fish": "~/.config/fish/completions/bumper.fish",
+}
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(sorted(COMPLETION_FILES)))
+@click.option("--install", is_flag=True, help="Write it where the shell looks for completions.")
+def completion(shell: str, install: bool) -> None:
+    """Shell completion: print the script, or --install it (one command)."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - click knows the three shells above
+        raise UsageError(f"{shell}: no completion support")
+    script = cls(cli, {}, "bumper", "_BUMPER_COMPLETE").source()
+    if not install:
+        click.echo(script)
+        return
+    target = Path(COMPLETION_FILES[shell]).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(script + "\n", encoding="utf-8")
+    click.echo(f"installed {shell} completion in {target}"
+               + (" (add ~/.zfunc to fpath before compinit)" if shell == "zsh" else ""), err=True)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
