@@ -6,27 +6,38 @@ Only ``key: value`` lines of known answers change; the layout is Copier's own
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import Any
 
 KEY_LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*):\s?(?P<value>.*)$")
 
 
-def scalar(value: str) -> str:
-    import yaml
+def _yaml() -> Any:
+    """PyYAML (Copier's own dependency), imported when an answers file is edited."""
+    return importlib.import_module("yaml")
 
+
+def scalar(value: str) -> str:
+    yaml = _yaml()
     dumped: str = yaml.safe_dump(value, default_flow_style=False, allow_unicode=True)
     return dumped.removesuffix("\n...\n").rstrip("\n")
 
 
 def read(text: str) -> dict[str, str]:
-    import yaml
-
-    data = yaml.safe_load(text) or {}
+    """The answers as strings; nothing when the text is not a YAML mapping."""
+    yaml = _yaml()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def rewrite(text: str, values: dict[str, str]) -> str:
     """Set ``values`` (answer name -> new value); lines of other answers stay byte for byte."""
+    if not values:
+        return text
     current = read(text)
     out = []
     for line in text.splitlines(keepends=True):

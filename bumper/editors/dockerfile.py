@@ -6,7 +6,8 @@ import re
 
 from bumper.editors.tokens import Rewrite, apply, substitutions
 
-ARG_LINE = re.compile(r"^(?P<head>\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)=)(?P<value>\S*)(?P<tail>.*)$")
+ARG_LINE = re.compile(
+    r"^(?P<head>\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)=)(?P<value>\S*)(?P<tail>.*)$")
 
 
 def retag(ref: str, tag: str) -> str:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
+
+import tomlkit
+from packaging.requirements import Requirement
 
 from bumper.editors.tokens import Rewrite, apply, substitutions
 from bumper.formats.requirements import canonical
@@ -12,8 +16,6 @@ NAME = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def _string(like: Any, value: str) -> Any:
-    import tomlkit
-
     literal = getattr(getattr(like, "type", None), "name", "") in ("SLL", "MLL")
     return tomlkit.string(value, literal=literal)
 
@@ -27,8 +29,6 @@ def _repin(dep: str, project: str, old: str, new: str) -> str:
 
 def replace_requirement(dep: str, requirement: str) -> str:
     """``dep`` with the version part of ``requirement``; ``dep``'s extras and marker kept."""
-    from packaging.requirements import Requirement
-
     old, new = Requirement(dep), Requirement(requirement)
     extras = new.extras or old.extras
     text = new.name if canonical(new.name) != canonical(old.name) else NAME.match(dep)["name"]  # type: ignore[index]
@@ -43,8 +43,6 @@ def replace_requirement(dep: str, requirement: str) -> str:
 
 def direct_dependency(text: str, project: str) -> str | None:
     """The dependency string of ``project`` in [project] dependencies, if it is direct."""
-    import tomllib
-
     for dep in tomllib.loads(text).get("project", {}).get("dependencies", []):
         match = NAME.match(dep)
         if match and canonical(match["name"]) == canonical(project):
@@ -54,8 +52,6 @@ def direct_dependency(text: str, project: str) -> str | None:
 
 def rewrite(text: str, rw: Rewrite, requirements: tuple[str, ...] = ()) -> str:
     """Rewrite the stack's pins, name, requires-python, index URL and the comments."""
-    import tomlkit
-
     subs = substitutions(rw)
     doc = tomlkit.parse(text)
     project = doc.get("project")
@@ -74,7 +70,8 @@ def rewrite(text: str, rw: Rewrite, requirements: tuple[str, ...] = ()) -> str:
         if deps is not None:
             _rewrite_deps(deps, rw, requirements)
     uv = doc.get("tool", {}).get("uv")
-    if uv is not None and "index-url" in uv and rw.new_index and str(uv["index-url"]) == rw.old_index:
+    if (uv is not None and "index-url" in uv and rw.new_index
+            and str(uv["index-url"]) == rw.old_index):
         uv["index-url"] = _string(uv["index-url"], rw.new_index)
     out = tomlkit.dumps(doc)
     lines = out.splitlines(keepends=True)

@@ -78,6 +78,8 @@ def substitutions(rw: Rewrite) -> list[Sub]:
         _sub(subs, r"(?<![A-Za-z0-9])python{}(?![0-9])", old.python, new.python,
              f"python{new.python}")
         _sub(subs, r"(?<![A-Za-z0-9])(?<=python-){}(?![0-9])", old.python, new.python)
+        # the compile command that header comments repeat
+        _sub(subs, r"(?<=--python-version[= ]){}(?![0-9])", old.python, new.python)
     return subs
 
 
@@ -111,6 +113,26 @@ def leftover_patterns(old: Stack, new: Stack) -> list[re.Pattern[str]]:
         pats += [rf"(?<![0-9.]){re.escape(old.python)}(?![0-9])",
                  rf"py{compact_python(old.python)}(?![0-9])"]
     return [re.compile(p) for p in pats]
+
+
+# Packages whose version goes with torch's: a pin of the old one is a leftover after a torch bump.
+TORCH_COMPANIONS = ("triton", "pytorch-triton-rocm", "pytorch-triton")
+_LOCK_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][^\s;\\]*)",
+                       re.MULTILINE)
+
+
+def companion_patterns(lock: str, old: Stack, new: Stack) -> list[re.Pattern[str]]:
+    """A pin of a package that came with the old torch (its ``triton``, read from the old
+    lock): ``triton==3.5.1`` left in pyproject.toml would hold the new torch back."""
+    if old.torch == new.torch:
+        return []
+    pats = []
+    for match in _LOCK_PIN.finditer(lock):
+        name = match["name"].lower().replace("_", "-").replace(".", "-")
+        if name in TORCH_COMPANIONS:
+            pats.append(re.compile(rf"(?i)\b{re.escape(match['name'])}\s*[=~<>!]=\s*"
+                                   rf"{re.escape(match['version'])}(?![0-9])"))
+    return pats
 
 
 @dataclass(frozen=True)
