@@ -8,18 +8,25 @@ else is minor (the folder is edited in place).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
-from bumper import discover
+from bumper import check, discover
 from bumper.config import Config
 from bumper.discover import ANSWERS, DOCKERFILE, INDEX_SEGMENT, LOCK, PYPROJECT, ImageDir
 from bumper.editors import answers, dockerfile, pyproject, repofile, requirements, tokens
 from bumper.editors.tokens import Rewrite
 from bumper.errors import UsageError
+from bumper.formats import dockerfile as dockerfile_facts
+from bumper.formats.requirements import canonical
 from bumper.model import Accel, Stack
 from bumper.plan import FolderPlan, Plan, Repin
 from bumper.urls import strip_userinfo
+
+if TYPE_CHECKING:
+    from bumper.index import IndexClient
 
 VERSION_FORMS = {
     "cuda": (r"[0-9]+\.[0-9]+", "13.0"),
@@ -33,6 +40,7 @@ FLAGS = {"cuda": "--cuda", "rocm": "--rocm", "torch": "--torch",
 MAJOR_PROJECTS = {"torch": "torch", "training-hub": "training_hub"}
 LABELS = {"cuda": "CUDA", "rocm": "ROCm", "torch": "PyTorch", "training_hub": "Training Hub",
           "python": "Python"}
+ACCEL_FORMS = "rendered per folder as cuda13.0, rocm6.4, cpu"
 
 
 def validate_version(kind: str, value: str) -> str:
@@ -70,20 +78,21 @@ class MinorRequest:
     upgrade: bool = False
 
 
-@dataclass
-class _Target:
-    image: ImageDir
-    stack: Stack
-    index_url: str | None  # may carry credentials (for the lock only)
-    base_image: str | None = None
-    base_tag: str | None = None
-    warnings: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class _Values:
+    """What the request gives every folder alike: base image form, index URL, --set values."""
+
+    full: str | None  # a full base image reference (one folder only)
+    tag: str | None  # ":TAG": only the tag of each folder's own base image
+    index_url: str | None  # as given (may hold {accel} and credentials)
+    sets: tuple[tuple[str, str], ...]  # (project, requirement)
+    several: bool
 
 
 # --- shared per-folder values ---------------------------------------------------------
 
 
-def _base_image_form(value: str | None, images: list[ImageDir]) -> tuple[str | None, str | None]:
+def _base_image_form(value: str | None, count: int) -> tuple[str | None, str | None]:
     """(full reference, tag) from --base-image; a full one only fits a single folder."""
     if value is None:
         return None, None
@@ -95,11 +104,11 @@ def _base_image_form(value: str | None, images: list[ImageDir]) -> tuple[str | N
     if not re.fullmatch(r"[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?", value):
         raise UsageError(f"--base-image {value}: not an image reference "
                          "(expected registry/name:tag, or :TAG to change only the tag)")
-    if len(images) > 1:
-        raise UsageError(f"--base-image {value}: one full reference cannot fit "
-                         f"{len(images)} folders; pass --base-image :TAG to change only the tag "
-                         "of each folder's own base image, or bump one folder at a time "
-                         "(--from DIR / DIR)")
+    if count > 1:
+        raise UsageError(f"--base-image {value}: one full reference cannot fit {count} folders; "
+                         "pass --base-image :TAG to change only the tag of each folder's own "
+                         "base image (and --index-url with {accel} where the accelerator goes, "
+                         f"{ACCEL_FORMS}), or bump one folder at a time (--from DIR / DIR)")
     return value, None
 
 
@@ -107,11 +116,11 @@ def _index_for(image: ImageDir, given: str | None, accel: Accel, several: bool) 
     """The folder's new index URL: --index-url (with {accel}), or the old one re-derived."""
     if given is not None:
         if "{accel}" in given:
-            return given.replace("{accel}", accel.index_segment)
-        if several:
+            given = given.replace("{accel}", accel.index_segment)
+        elif several:
             raise UsageError(f"--index-url {strip_userinfo(given)}: one URL cannot fit several "
-                             "folders; write {accel} where the accelerator goes (rendered per "
-                             "folder as cuda13.0, rocm6.4, cpu)")
+                             "folders; write {accel} where the accelerator goes "
+                             f"({ACCEL_FORMS})")
         _validate_url(given)
         return given
     old = image.index_url()
@@ -131,14 +140,33 @@ def _validate_url(url: str) -> None:
         raise UsageError(f"--index-url {strip_userinfo(url)}: not an http(s) URL")
 
 
-def _file_edits(image: ImageDir, rw: Rewrite, sets: tuple[str, ...]) -> dict[str, str]:
+def _segment_fits(url: str, accel: Accel, *, major: bool) -> None:
+    """An index URL names the folder's accelerator; another one is a major bump (or a typo)."""
+    match = INDEX_SEGMENT.search(url)
+    if match is None or match["seg"] == accel.index_segment:
+        return
+    seg, public = match["seg"], strip_userinfo(url)
+    if major:
+        raise UsageError(f"--index-url {public}: names {seg}, but the new folder is "
+                         f"{accel.label} (its index segment is {accel.index_segment})")
+    kind = next(k for k in ("cuda", "rocm", "cpu") if seg.startswith(k))
+    if kind != accel.kind:
+        raise UsageError(f"--index-url {public}: names {seg}, but the folder is {accel.label}; "
+                         "an index of another accelerator belongs to a folder of that flavor")
+    version = seg[len(kind):] + (".X" if kind == "rocm" else "")
+    raise UsageError(f"--index-url {public}: names {seg}, but the folder is {accel.label}; "
+                     f"changing {LABELS[kind]} is a major bump (a new folder); run: "
+                     f"bumper major --{kind} {version} --index-url {public}")
+
+
+def _file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[str, str]:
     """New text of every file the rewrite changes."""
     new: dict[str, str] = {}
     for name, text in image.texts.items():
         if name == DOCKERFILE:
             out = dockerfile.rewrite(text, rw)
         elif name == PYPROJECT:
-            out = pyproject.rewrite(text, rw, sets)
+            out = pyproject.rewrite(text, rw, direct)
         elif name == LOCK:
             out = requirements.rewrite(text, rw)
         elif name.endswith(".repo"):
@@ -153,24 +181,30 @@ def _file_edits(image: ImageDir, rw: Rewrite, sets: tuple[str, ...]) -> dict[str
 
 
 def _answers(rw: Rewrite, text: str) -> dict[str, str]:
-    new = rw.new
-    values = {"torch_version": new.torch, "training_hub_version": new.training_hub,
-              "python_version": new.python}
-    if new.accel.kind == "cuda" and new.accel.version:
-        values["cuda_version"] = new.accel.version
-    if new.accel.kind == "rocm" and new.accel.version:
-        values["rocm_version"] = new.accel.version
-    if rw.new_index:
+    """The answers this rewrite changes (and only those: drift elsewhere is not ours to fix)."""
+    old, new = rw.old, rw.new
+    values: dict[str, str] = {}
+    for key, before, after in (("torch_version", old.torch, new.torch),
+                               ("training_hub_version", old.training_hub, new.training_hub),
+                               ("python_version", old.python, new.python)):
+        if before != after:
+            values[key] = after
+    if old.accel != new.accel and new.accel.version and new.accel.kind in ("cuda", "rocm"):
+        values[f"{new.accel.kind}_version"] = new.accel.version
+    if rw.new_index and rw.new_index != rw.old_index:
         values["index_url"] = rw.new_index
         release = re.search(r"/([^/]+)/(?:cuda|rocm|cpu)[0-9.]*-[^/]*/simple/?$", rw.new_index)
         if release:
             values["release"] = release.group(1)
-    current = answers.read(text)
-    base = current.get("base_image")
+    base = answers.read(text).get("base_image")
     if base:
-        values["base_image"] = rw.base_image or (dockerfile.retag(tokens.apply(
-            base, tokens.substitutions(rw)), rw.base_tag) if rw.base_tag
-            else tokens.apply(base, tokens.substitutions(rw)))
+        moved = tokens.apply(base, tokens.substitutions(rw))
+        if rw.base_image:
+            moved = rw.base_image
+        elif rw.base_tag:
+            moved = dockerfile.retag(moved, rw.base_tag)
+        if moved != base:
+            values["base_image"] = moved
     return values
 
 
@@ -187,8 +221,10 @@ def _text_files(path: Path) -> dict[str, str]:
 
 
 def _leftovers(rel: str, files: dict[str, str], rw: Rewrite) -> list[tokens.Leftover]:
+    """Lines of the new folder (the lock aside) that still name a version the bump replaced."""
     patterns = tokens.leftover_patterns(rw.old, rw.new)
-    found = []
+    patterns += tokens.companion_patterns(files.get(LOCK, ""), rw.old, rw.new)
+    found: list[tokens.Leftover] = []
     for name, text in sorted(files.items()):
         if name == LOCK:
             continue
@@ -197,19 +233,124 @@ def _leftovers(rel: str, files: dict[str, str], rw: Rewrite) -> list[tokens.Left
 
 
 def _loaded(config: Config, paths: list[Path]) -> list[ImageDir]:
-    from bumper import check
-
     images = [discover.load(config, path) for path in paths]
     for image in images:
         image.problems = check.check_image(image, config)  # kept as the "before" drift
     return images
 
 
+def _readable(images: list[ImageDir]) -> list[ImageDir]:
+    for image in images:
+        if image.stack is None:
+            first = str(image.problems[0]) if image.problems else "run bumper check"
+            raise UsageError(f"{image.rel}: cannot read its versions ({first})")
+    return images
+
+
+def _base_image(text: str) -> str | None:
+    """The default of the first ARG BASE_IMAGE of a Dockerfile."""
+    arg = dockerfile_facts.read(text).args.get("BASE_IMAGE")
+    return arg[0] if arg and arg[0] else None
+
+
+# --- --set --------------------------------------------------------------------------------
+
+
+def _check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Parse --set values; a torch or training_hub change is major and says which command."""
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    out = []
+    for raw in sets:
+        try:
+            req = Requirement(raw)
+        except InvalidRequirement as exc:
+            raise UsageError(f"--set {raw}: not a PEP 508 requirement ({exc})") from exc
+        key = canonical(req.name)
+        if key in MAJOR_PROJECTS:
+            flag = FLAGS[MAJOR_PROJECTS[key]]
+            pins = [s.version for s in req.specifier if s.operator == "=="]
+            version = pins[0] if pins else "VERSION"
+            raise UsageError(f"--set {raw}: changing {req.name} is a major bump (a new folder); "
+                             f"run: bumper major {flag} {version}")
+        out.append((req.name, raw))
+    return tuple(out)
+
+
+class _Clients:
+    """One index client per index URL, closed at the end of planning."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, IndexClient] = {}
+
+    def get(self, url: str) -> IndexClient:
+        from bumper.index import IndexClient  # noqa: PLC0415 - httpx only when --set needs it
+        from bumper.urls import with_env_credentials  # noqa: PLC0415
+
+        client = self._clients.get(url)
+        if client is None:
+            client = self._clients[url] = IndexClient(with_env_credentials(url))
+        return client
+
+    def __enter__(self) -> _Clients:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+def _split_sets(image: ImageDir, values: _Values, index: str | None,
+                clients: _Clients) -> tuple[tuple[str, ...], list[Repin]]:
+    """--set values: direct ones (pyproject.toml) and transitive ones (lock pins)."""
+    direct: list[str] = []
+    repins: list[Repin] = []
+    for name, raw in values.sets:
+        repin = _classify_set(image, name, raw, index, clients)
+        if repin is None:
+            direct.append(raw)
+        else:
+            repins.append(repin)
+    return tuple(direct), repins
+
+
+def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
+                  clients: _Clients) -> Repin | None:
+    """None for a direct dependency (pyproject change + relock), else the lock pin to write
+    (the newest version the index has that satisfies ``raw``, with its hashes)."""
+    from packaging.requirements import Requirement  # noqa: PLC0415
+
+    from bumper.index import sorted_versions  # noqa: PLC0415
+
+    is_direct = pyproject.direct_dependency(image.texts.get(PYPROJECT, ""), name) is not None
+    pin = image.lock.pin(name) if image.lock else None
+    if not is_direct and pin is None:
+        raise UsageError(f"--set {raw}: {name} is not a dependency of {image.rel} (neither in "
+                         "pyproject.toml nor in the lock)")
+    if index is None:
+        raise UsageError(f"{image.rel}: no index URL to look {name} up in; pass --index-url")
+    available = clients.get(index).versions(name)
+    spec = Requirement(raw).specifier
+    listed = sorted_versions(list(available))
+    matching = [v for v in listed if spec.contains(v, prereleases=False)]
+    if not matching:
+        shown = ", ".join(listed[:12]) or "none"
+        raise UsageError(f"--set {raw}: no version of {name} on {strip_userinfo(index)} "
+                         f"satisfies it (available: {shown})")
+    if is_direct:
+        return None
+    version = matching[0]
+    hashes = tuple(sorted(f"{algo}:{digest}" for link in available[version]
+                          for algo, digest in link.hashes.items() if algo == "sha256"))
+    return Repin(pin.name if pin else name, version, hashes)
+
+
 # --- major ----------------------------------------------------------------------------------
 
 
-def _newest(images: list[ImageDir], kind: str) -> ImageDir | None:
-    from packaging.version import Version
+def newest(images: list[ImageDir], kind: str) -> ImageDir | None:
+    from packaging.version import Version  # noqa: PLC0415
 
     def key(image: ImageDir) -> tuple[Version, ...]:
         s = image.stack
@@ -223,23 +364,17 @@ def _newest(images: list[ImageDir], kind: str) -> ImageDir | None:
 
 def _sources(config: Config, req: MajorRequest, changes: dict[str, str]) -> list[ImageDir]:
     if req.sources:
-        images = _loaded(config, discover.resolve(config, req.sources))
-        for image in images:
-            if image.stack is None:
-                raise UsageError(f"{image.rel}: cannot read its versions ({_first_problem(image)})")
-        return images
+        return _readable(_loaded(config, discover.resolve(config, req.sources)))
     all_images = _loaded(config, discover.image_dirs(config))
-    kinds = ["cuda", "rocm", "cpu"] if changes.keys() - {"cuda", "rocm"} else \
-        ["cuda"] if "cuda" in changes else ["rocm"]
-    picked = [img for kind in kinds if (img := _newest(all_images, kind)) is not None]
+    if changes.keys() - {"cuda", "rocm"}:
+        kinds = ["cuda", "rocm", "cpu"]
+    else:
+        kinds = ["cuda"] if "cuda" in changes else ["rocm"]
+    picked = [img for kind in kinds if (img := newest(all_images, kind)) is not None]
     if not picked:
         raise UsageError(f"no {' or '.join(kinds)} folder with readable versions under "
                          f"{config.images_rel}/ (bumper check tells why)")
     return picked
-
-
-def _first_problem(image: ImageDir) -> str:
-    return str(image.problems[0]) if image.problems else "run bumper check"
 
 
 def _new_stack(stack: Stack, changes: dict[str, str]) -> Stack:
@@ -249,10 +384,11 @@ def _new_stack(stack: Stack, changes: dict[str, str]) -> Stack:
     if "rocm" in changes and accel.kind == "rocm":
         accel = Accel("rocm", changes["rocm"])
     return Stack(training_hub=changes.get("training_hub", stack.training_hub), accel=accel,
-                 torch=changes.get("torch", stack.torch), python=changes.get("python", stack.python))
+                 torch=changes.get("torch", stack.torch),
+                 python=changes.get("python", stack.python))
 
 
-def _describe_change(old: Stack, new: Stack) -> str:
+def describe_change(old: Stack, new: Stack) -> str:
     parts = []
     if old.accel != new.accel:
         parts.append(f"{old.accel.label} -> {new.accel.version}")
@@ -270,42 +406,56 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
                          "--training-hub or --python")
     if "cuda" in changes and "rocm" in changes:
         raise UsageError("--cuda and --rocm change different folders; run one bump for each")
-    _check_sets(req.sets, major=True)
+    sets = _check_sets(req.sets)
     sources = _sources(config, req, changes)
     if req.name and len(sources) > 1:
         raise UsageError(f"--name {req.name}: names one folder, but the bump makes "
                          f"{len(sources)}; leave --name out to use the naming scheme")
-    full, tag = _base_image_form(req.base_image, sources)
-    folders, warnings, details, removals = [], [], [], []
+    stacks: list[tuple[ImageDir, Stack, Stack]] = []
     for image in sources:
         assert image.stack is not None
         new_stack = _new_stack(image.stack, changes)
         if new_stack == image.stack:
             raise UsageError(f"{image.rel}: the request changes no version of this folder "
                              f"({image.stack.describe()})")
-        folder, warn = _major_folder(config, req, image, new_stack, full, tag,
-                                     several=len(sources) > 1)
-        folders.append(folder)
-        warnings.extend(warn)
-        details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
-                       f"({_describe_change(image.stack, new_stack)})")
-        if req.retire:
-            removals.append(image.rel)
+        stacks.append((image, image.stack, new_stack))
+    full, tag = _base_image_form(req.base_image, len(sources))
+    values = _Values(full, tag, req.index_url, sets, several=len(sources) > 1)
+    folders: list[FolderPlan] = []
+    warnings: list[str] = []
+    details: list[str] = []
+    with _Clients() as clients:
+        for image, old, new in stacks:
+            folder, warning = _major_folder(config, req, image, new, values=values,
+                                            clients=clients)
+            folders.append(folder)
+            warnings.extend(warning)
+            details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
+                           f"({describe_change(old, new)})")
+    removals = [image.rel for image in sources] if req.retire else []
     if len(folders) == 1:
         subject = f"major: {details[0]}"
     else:
-        subject = f"major: {_describe_change(sources[0].stack, folders[0].rewrite.new)} " \
-                  f"({len(folders)} folders)"  # type: ignore[arg-type, union-attr]
+        subject = (f"major: {describe_change(stacks[0][1], stacks[0][2])} "
+                   f"({len(folders)} folders)")
     body = [f"- {line}" for line in details]
-    if removals:
-        body.append("")
-        body += [f"- retire {rel}" for rel in removals]
+    for folder in folders:
+        body.append(f"  {Path(folder.dst_rel).name}: {_edits(folder)}")
+    body += [f"- retire {rel}" for rel in removals]
     return Plan("major", folders, subject, body, removals, warnings)
 
 
-def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack: Stack,
-                  full: str | None, tag: str | None, *, several: bool
-                  ) -> tuple[FolderPlan, list[str]]:
+def _edits(folder: FolderPlan) -> str:
+    """The files a folder's bump edits, in one line for the commit body."""
+    parts = [f"edit {', '.join(sorted(folder.new))}" if folder.new else "no file edits"]
+    if folder.relock:
+        parts.append(f"{'upgrade' if folder.upgrade else 'relock'} {LOCK}")
+    parts += [f"pin {pin.name}=={pin.version}" for pin in folder.repins]
+    return "; ".join(parts)
+
+
+def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack: Stack, *,
+                  values: _Values, clients: _Clients) -> tuple[FolderPlan, list[str]]:
     assert image.stack is not None
     name = req.name or config.naming.render(new_stack)
     if "/" in name or name in (".", ".."):
@@ -314,53 +464,27 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
     dst_rel = f"{config.images_rel}/{name}"
     if dst.exists():
         raise UsageError(f"{dst_rel}: already exists (remove it, or pass --name NEW_DIR_NAME)")
-    index = _index_for(image, req.index_url, new_stack.accel, several)
+    index = _index_for(image, values.index_url, new_stack.accel, values.several)
+    if index is not None:
+        _segment_fits(index, new_stack.accel, major=True)
     rw = Rewrite(old=image.stack, new=new_stack, old_name=image.name, new_name=name,
                  old_index=image.index_url(), new_index=strip_userinfo(index) if index else None,
-                 base_image=full, base_tag=tag)
+                 base_image=values.full, base_tag=values.tag)
+    direct, repins = _split_sets(image, values, index, clients)
     old_files = _text_files(image.path)
-    new = _file_edits(image, rw, req.sets)
+    new = _file_edits(image, rw, direct)
     warnings = []
-    if full is None and tag is None and image.dockerfile and "BASE_IMAGE" in image.dockerfile.args:
-        ref = dockerfile.retag(image.dockerfile.args["BASE_IMAGE"][0] or "", "X")
-        kept = (image.dockerfile.args["BASE_IMAGE"][0] or "").rsplit(":", 1)[-1]
-        warnings.append(f"{dst_rel}: base image tag kept ({ref[:-2]}:{kept}); pass --base-image "
-                        "REF or :TAG once the new base image exists")
-    merged = {**old_files, **new}
+    ref = _base_image(new.get(DOCKERFILE, image.texts.get(DOCKERFILE, "")))
+    if values.full is None and values.tag is None and ref:
+        warnings.append(f"{dst_rel}: base image tag kept ({ref}); pass --base-image REF or :TAG "
+                        "once the new base image exists")
     folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
-                        index_url=index, relock=True, before=image.problems,
-                        leftovers=_leftovers(dst_rel, merged, rw))
+                        index_url=index, relock=True, repins=repins, before=image.problems,
+                        leftovers=_leftovers(dst_rel, {**old_files, **new}, rw))
     return folder, warnings
 
 
 # --- minor ----------------------------------------------------------------------------------
-
-
-def _check_sets(sets: tuple[str, ...], major: bool = False) -> list[tuple[str, str]]:
-    """Parse --set values; a torch or training_hub change is major and says which command."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    out = []
-    for raw in sets:
-        try:
-            req = Requirement(raw)
-        except InvalidRequirement as exc:
-            raise UsageError(f"--set {raw}: not a PEP 508 requirement ({exc})") from exc
-        key = requirements_key(req.name)
-        if key in MAJOR_PROJECTS:
-            flag = FLAGS[MAJOR_PROJECTS[key]]
-            pins = [s.version for s in req.specifier if s.operator == "=="]
-            version = pins[0] if pins else "VERSION"
-            raise UsageError(f"--set {raw}: changing {req.name} is a major bump (a new folder); "
-                             f"run: bumper major {flag} {version}")
-        out.append((req.name, raw))
-    return out
-
-
-def requirements_key(name: str) -> str:
-    from bumper.formats.requirements import canonical
-
-    return canonical(name)
 
 
 def plan_minor(config: Config, req: MinorRequest) -> Plan:
@@ -368,105 +492,57 @@ def plan_minor(config: Config, req: MinorRequest) -> Plan:
     if not (req.base_image or req.index_url or sets or req.upgrade):
         raise UsageError("bumper minor needs a change: --base-image, --index-url, --set or "
                          "--upgrade")
-    images = _loaded(config, discover.resolve(config, req.dirs))
-    for image in images:
-        if image.stack is None:
-            raise UsageError(f"{image.rel}: cannot read its versions ({_first_problem(image)})")
-    full, tag = _base_image_form(req.base_image, images)
-    several = len(images) > 1
-    folders, details = [], []
-    with _index_client_cache() as clients:
+    images = _readable(_loaded(config, discover.resolve(config, req.dirs)))
+    full, tag = _base_image_form(req.base_image, len(images))
+    values = _Values(full, tag, req.index_url, sets, several=len(images) > 1)
+    folders: list[FolderPlan] = []
+    details: list[str] = []
+    with _Clients() as clients:
         for image in images:
-            folder = _minor_folder(image, req, sets, full, tag, several, clients)
+            folder = _minor_folder(image, req, values, clients)
             if folder is not None:
                 folders.append(folder)
-                details.append(f"{image.name}: {_minor_summary(image, folder, req)}")
+                details.append(f"{image.name}: {_minor_summary(folder, req)}")
     if len(folders) == 1:
         subject = f"minor: {details[0]}"
+    elif folders:
+        subject = f"minor: {_minor_summary(folders[0], req, several=True)} ({len(folders)} folders)"
     else:
-        subject = f"minor: {_minor_summary(images[0], folders[0], req) if folders else ''} " \
-                  f"({len(folders)} folders)"
-    return Plan("minor", folders, subject, [f"- {d}" for d in details])
+        subject = "minor: no change"
+    body = [f"- {line}" for line in details]
+    body += [f"  {Path(folder.dst_rel).name}: {_edits(folder)}" for folder in folders]
+    return Plan("minor", folders, subject, body)
 
 
-def _minor_summary(image: ImageDir, folder: FolderPlan, req: MinorRequest) -> str:
+def _minor_summary(folder: FolderPlan, req: MinorRequest, several: bool = False) -> str:
     parts = []
     if req.base_image:
         parts.append(f"base image -> {req.base_image}")
-    if req.index_url and folder.rewrite and folder.rewrite.new_index != folder.rewrite.old_index:
-        parts.append(f"index URL -> {folder.rewrite.new_index}")
-    parts += [f"{s}" for s in req.sets]
+    rw = folder.rewrite
+    if req.index_url and rw and rw.new_index != rw.old_index:
+        parts.append(f"index URL -> {strip_userinfo(req.index_url) if several else rw.new_index}")
+    parts += list(req.sets)
     if req.upgrade:
         parts.append("lock upgraded")
     return ", ".join(parts) or "no change"
 
 
-def _minor_folder(image: ImageDir, req: MinorRequest, sets: list[tuple[str, str]],
-                  full: str | None, tag: str | None, several: bool,
-                  clients: dict[str, object]) -> FolderPlan | None:
+def _minor_folder(image: ImageDir, req: MinorRequest, values: _Values,
+                  clients: _Clients) -> FolderPlan | None:
     stack = image.stack
     assert stack is not None
-    index = _index_for(image, req.index_url, stack.accel, several)
+    index = _index_for(image, req.index_url, stack.accel, values.several)
+    if index is not None and req.index_url is not None:
+        _segment_fits(index, stack.accel, major=False)
     public = strip_userinfo(index) if index else None
-    direct: list[str] = []
-    repins: list[Repin] = []
-    for name, raw in sets:
-        kind, value = _classify_set(image, name, raw, index, clients)
-        if kind == "direct":
-            direct.append(raw)
-        elif isinstance(value, Repin):
-            repins.append(value)
+    direct, repins = _split_sets(image, values, index, clients)
     rw = Rewrite(old=stack, new=stack, old_name=image.name, new_name=image.name,
-                 old_index=image.index_url(), new_index=public, base_image=full, base_tag=tag)
-    new = _file_edits(image, rw, tuple(direct))
-    relock = bool(req.upgrade or direct or (public != image.index_url()))
+                 old_index=image.index_url(), new_index=public, base_image=values.full,
+                 base_tag=values.tag)
+    new = _file_edits(image, rw, direct)
+    relock = bool(req.upgrade or direct or public != image.index_url())
     if not new and not relock and not repins:
         return None
     return FolderPlan(src_rel=image.rel, dst_rel=image.rel, old=_text_files(image.path), new=new,
                       rewrite=rw, index_url=index, relock=relock, upgrade=req.upgrade,
                       repins=repins, before=image.problems)
-
-
-class _index_client_cache:  # noqa: N801 - used as a context manager
-    def __enter__(self) -> dict[str, object]:
-        self.clients: dict[str, object] = {}
-        return self.clients
-
-    def __exit__(self, *exc: object) -> None:
-        for client in self.clients.values():
-            client.close()  # type: ignore[attr-defined]
-
-
-def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
-                  clients: dict[str, object]) -> tuple[str, Repin | None]:
-    """'direct' (pyproject change + relock) or 'transitive' (a lock pin with its hashes)."""
-    from packaging.requirements import Requirement
-
-    from bumper.index import IndexClient, sorted_versions
-    from bumper.urls import with_env_credentials
-
-    text = image.texts.get(PYPROJECT, "")
-    is_direct = pyproject.direct_dependency(text, name) is not None
-    pin = image.lock.pin(name) if image.lock else None
-    if not is_direct and pin is None:
-        raise UsageError(f"--set {raw}: {name} is not a dependency of {image.rel} (neither in "
-                         "pyproject.toml nor in the lock)")
-    if index is None:
-        raise UsageError(f"{image.rel}: no index URL to look {name} up in; pass --index-url")
-    client = clients.get(index)
-    if client is None:
-        client = clients[index] = IndexClient(with_env_credentials(index))
-    assert isinstance(client, IndexClient)
-    available = client.versions(name)
-    spec = Requirement(raw).specifier
-    matching = [v for v in sorted_versions(list(available)) if spec.contains(v, prereleases=False)]
-    if not matching:
-        listed = ", ".join(sorted_versions(list(available))[:12]) or "none"
-        raise UsageError(f"--set {raw}: no version of {name} on {strip_userinfo(index)} "
-                         f"satisfies it (available: {listed})")
-    if is_direct:
-        return "direct", None
-    version = matching[0]
-    hashes = tuple(sorted(f"{algo}:{digest}" for link in available[version]
-                          for algo, digest in link.hashes.items() if algo == "sha256"))
-    return "transitive", Repin(pin.name if pin else name, version, hashes)

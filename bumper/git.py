@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from bumper.errors import ExternalError, UsageError
@@ -9,12 +10,13 @@ from bumper.errors import ExternalError, UsageError
 
 class Git:
     def __init__(self, root: Path) -> None:
-        import git
+        import git  # noqa: PLC0415 - GitPython costs 0.14 s: only for commands that commit
 
         try:
             self._repo = git.Repo(root)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise UsageError(f"{root}: not a git repository (run git init, or pass --no-commit)") from exc
+            raise UsageError(f"{root}: not a git repository (run git init, or pass "
+                             "--no-commit)") from exc
         self._error = git.GitCommandError
 
     def _run(self, *args: str) -> str:
@@ -27,10 +29,7 @@ class Git:
 
     def dirty(self, paths: list[str]) -> list[str]:
         """Paths among ``paths`` with uncommitted changes (including untracked files)."""
-        if not paths:
-            return []
-        out = self._run("status", "--porcelain", "--untracked-files=all", "--", *paths)
-        return [line[3:] for line in out.splitlines() if line.strip()]
+        return dirty(Path(self._repo.working_tree_dir or "."), paths)
 
     def head(self) -> str | None:
         try:
@@ -47,6 +46,34 @@ class Git:
             self._run("reset", "--quiet", "--", *paths)
             raise
         return self._repo.head.commit.hexsha
+
+
+def dirty(root: Path, paths: list[str]) -> list[str]:
+    """Paths among ``paths`` with uncommitted changes (including untracked files).
+
+    Plain ``git status`` (no GitPython): the check runs before every apply, --no-commit too.
+    """
+    if not paths:
+        return []
+    cmd = ["git", "-c", "core.quotePath=false", "status", "--porcelain", "-z",
+           "--untracked-files=all", "--", *paths]
+    try:
+        done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ExternalError(f"git status failed: {exc.strerror or exc}") from exc
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise ExternalError(f"git status failed: {lines[-1] if lines else done.returncode}")
+    out, entries = done.stdout.split("\0"), []
+    i = 0
+    while i < len(out):
+        entry = out[i]
+        if len(entry) > 3:
+            entries.append(entry[3:])
+            if entry[0] in "RC":  # a rename or copy: the source path follows
+                i += 1
+        i += 1
+    return entries
 
 
 def head_sha(root: Path) -> str:

@@ -7,16 +7,29 @@ then moves it into place and commits; on any failure the tree is as it was.
 from __future__ import annotations
 
 import difflib
-import os
+import filecmp
 import shutil
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
+from bumper import check, discover
 from bumper.config import Config
-from bumper.editors.tokens import Leftover, Rewrite
+from bumper.editors import requirements
+from bumper.editors.tokens import Leftover, Rewrite, substitutions
+from bumper.editors.tokens import apply as apply_tokens
 from bumper.errors import UsageError
 from bumper.findings import Finding
+from bumper.fsutil import atomic_write
+from bumper.git import dirty
+
+if TYPE_CHECKING:
+    from bumper.git import Git
 
 LOCK = "requirements.txt"
 
@@ -108,12 +121,17 @@ class Applied:
     commit: str | None
     lock_skipped: bool
     carried: list[Finding]  # drift the folders already had, carried over
+    # findings on a leftover line: the old token the bump left for a human to decide on
+    flagged: list[Finding] = field(default_factory=list)
+    unchanged: bool = False  # the result is what the tree already had: nothing written
+    interrupt_deferred: bool = False  # Ctrl-C came while the result was being put in place
 
 
 class Staging:
     """A private folder next to the images: staged results, and backups while swapping."""
 
     def __init__(self, config: Config) -> None:
+        config.images_root.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=".bumper-staging-", dir=config.images_root))
         self.moves: list[tuple[Path, Path]] = []  # (from, to), undone in reverse
 
@@ -122,7 +140,7 @@ class Staging:
 
     def move(self, src: Path, dst: Path) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(src, dst)
+        src.rename(dst)
         self.moves.append((src, dst))
 
     def rollback(self) -> None:
@@ -130,57 +148,103 @@ class Staging:
             if dst.exists() or dst.is_symlink():
                 if src.exists():
                     shutil.rmtree(src)
-                os.rename(dst, src)
+                dst.rename(src)
         self.moves.clear()
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True) -> Applied:
-    """Stage, lock, check, swap into place, commit; roll everything back on any failure."""
-    from bumper.git import Git
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that the tree is rolled back as for Ctrl-C."""
 
-    git = Git(config.repo) if commit else _maybe_git(config)
-    if git is not None:
-        dirty = git.dirty(plan.paths)
-        if dirty:
-            raise UsageError(f"{dirty[0]}: has uncommitted changes; commit or stash them first "
-                             f"({len(dirty)} path{'s' if len(dirty) != 1 else ''} of the plan)")
-    staging = Staging(config)
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
     try:
-        staged = [_stage(folder, config, staging) for folder in plan.folders]
-        if lock:
-            _lock(plan, staged)
-        _repin(plan, staged)
-        carried = _verify(plan, staged, config, lock)
-        for folder, path in zip(plan.folders, staged, strict=True):
-            dst = config.repo / folder.dst_rel
-            if dst.exists():
-                staging.move(dst, staging.root / "old" / folder.dst_rel.replace("/", "__"))
-            staging.move(path, dst)
-        for rel in plan.removals:
-            staging.move(config.repo / rel, staging.root / "retired" / rel.replace("/", "__"))
-        sha = git.commit(plan.paths, plan.message()) if commit and git is not None else None
-    except BaseException:
-        staging.rollback()
-        raise
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
     finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C and SIGTERM back while the tree is swapped and committed (or rolled back):
+    a half-moved tree or a half-made commit is what the staging exists to prevent. Yields
+    the list of signals that came meanwhile."""
+    held: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        yield held
+        return
+    try:
+        yield held
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True) -> Applied:
+    """Stage, lock, check, swap into place, commit; roll everything back on any failure.
+
+    Nothing in the working tree changes until every step that can fail on its own (copy,
+    edits, uv, checks) has passed in the staging folder; the swap and the commit then run
+    with interrupts held back, and undo themselves if git refuses.
+    """
+    git = _git(config) if commit else None
+    if commit or (config.repo / ".git").exists():
+        changed = dirty(config.repo, plan.paths)
+        if changed:
+            raise UsageError(f"{changed[0]}: has uncommitted changes; commit or stash them "
+                             f"first ({len(changed)} path{'s' if len(changed) != 1 else ''} of "
+                             "the plan)")
+    with _sigterm_as_interrupt():
+        staging = Staging(config)
+        try:
+            staged = [_stage(folder, config, staging) for folder in plan.folders]
+            if lock:
+                _lock(plan, staged)
+            _repin(plan, staged)
+            carried, flagged = _verify(plan, staged, config, lock)
+            unchanged = _unchanged(plan, staged, config)
+        except BaseException:
+            staging.cleanup()
+            raise
+    if unchanged:
         staging.cleanup()
-    return Applied(sha, not lock, carried)
+        return Applied(None, not lock, carried, flagged, unchanged=True)
+    with _interrupts_deferred() as held:
+        try:
+            _swap(plan, staged, config, staging)
+            sha = git.commit(plan.paths, plan.message()) if git is not None else None
+        except BaseException:
+            staging.rollback()
+            raise
+        finally:
+            staging.cleanup()
+    return Applied(sha, not lock, carried, flagged, interrupt_deferred=bool(held))
 
 
-def _maybe_git(config: Config) -> object | None:
-    if not (config.repo / ".git").exists():
-        return None
-    from bumper.git import Git
+def _git(config: Config) -> Git:
+    from bumper.git import Git  # noqa: PLC0415 - GitPython only when the bump commits
 
     return Git(config.repo)
 
 
 def _stage(folder: FolderPlan, config: Config, staging: Staging) -> Path:
-    from bumper.fsutil import atomic_write
-
     src = config.repo / folder.src_rel
     dst = staging.folder(Path(folder.dst_rel).name)
     shutil.copytree(src, dst, symlinks=True)
@@ -189,35 +253,63 @@ def _stage(folder: FolderPlan, config: Config, staging: Staging) -> Path:
     return dst
 
 
+def _swap(plan: Plan, staged: list[Path], config: Config, staging: Staging) -> None:
+    for folder, path in zip(plan.folders, staged, strict=True):
+        dst = config.repo / folder.dst_rel
+        if dst.exists():
+            staging.move(dst, staging.root / "old" / folder.dst_rel.replace("/", "__"))
+        staging.move(path, dst)
+    for rel in plan.removals:
+        staging.move(config.repo / rel, staging.root / "retired" / rel.replace("/", "__"))
+
+
+def _unchanged(plan: Plan, staged: list[Path], config: Config) -> bool:
+    """Every folder is edited in place and comes out byte for byte as it is."""
+    if plan.removals or any(folder.is_new for folder in plan.folders):
+        return False
+    return all(_same_tree(config.repo / folder.dst_rel, path)
+               for folder, path in zip(plan.folders, staged, strict=True))
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    def files(root: Path) -> list[str]:
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+    names = files(a)
+    if names != files(b):
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    return not mismatch and not errors
+
+
 def _lock(plan: Plan, staged: list[Path]) -> None:
-    from bumper import lock as uvlock
-    from bumper.fsutil import atomic_write
-    from bumper.model import Stack
-    from bumper.urls import with_env_credentials
+    from bumper import lock as uvlock  # noqa: PLC0415 - only when the plan locks
+    from bumper.urls import with_env_credentials  # noqa: PLC0415
 
     jobs, targets = [], []
     for folder, path in zip(plan.folders, staged, strict=True):
         if not folder.relock or folder.rewrite is None or folder.index_url is None:
             continue
-        stack: Stack = folder.rewrite.new
         jobs.append(uvlock.LockJob(folder=path, rel=folder.dst_rel,
                                    index=with_env_credentials(folder.index_url),
-                                   python=stack.python, upgrade=folder.upgrade))
+                                   python=folder.rewrite.new.python, upgrade=folder.upgrade))
         targets.append(path)
     for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
         atomic_write(path / LOCK, text)
 
 
 def _repin(plan: Plan, staged: list[Path]) -> None:
-    from bumper.editors import requirements
-    from bumper.fsutil import atomic_write
-
     for folder, path in zip(plan.folders, staged, strict=True):
         if not folder.repins:
             continue
         text = (path / LOCK).read_text(encoding="utf-8")
         for pin in folder.repins:
-            text = requirements.repin(text, pin.name, pin.version, list(pin.hashes))
+            try:
+                text = requirements.repin(text, pin.name, pin.version, list(pin.hashes))
+            except KeyError:
+                raise UsageError(f"--set {pin.name}: {pin.name} is not in the lock of "
+                                 f"{folder.dst_rel} (after the relock); pin it in "
+                                 "pyproject.toml instead") from None
         atomic_write(path / LOCK, text)
 
 
@@ -225,30 +317,34 @@ def _key(finding: Finding) -> tuple[str, str, str]:
     return (finding.rule, Path(finding.path).name, finding.message)
 
 
-def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool) -> list[Finding]:
-    """Refuse findings the bump introduced; return the drift that was already there."""
-    from bumper import check, discover
-    from bumper.editors.tokens import apply as apply_tokens
-    from bumper.editors.tokens import substitutions
-
-    introduced, carried = [], []
+def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool
+            ) -> tuple[list[Finding], list[Finding]]:
+    """Refuse findings the bump introduced; return the drift that was already there and the
+    findings on leftover lines (an old token the bump reports instead of guessing at)."""
+    introduced, carried, flagged = [], [], []
     for folder, path in zip(plan.folders, staged, strict=True):
+        left = {(item.path, item.line) for item in folder.leftovers}
         image = discover.load(config, path)
         image.rel = folder.dst_rel
         subs = substitutions(folder.rewrite) if folder.rewrite else []
         expected = {(f.rule, Path(f.path).name, apply_tokens(f.message, subs))
                     for f in folder.before}
-        for finding in check.check_image(image, config):
-            finding = Finding(finding.path.replace(_rel(config, path), folder.dst_rel),
-                              finding.line, finding.message, finding.fix, finding.rule)
+        for found in check.check_image(image, config):
+            finding = Finding(found.path.replace(_rel(config, path), folder.dst_rel),
+                              found.line, found.message, found.fix, found.rule)
             if not locked and finding.rule == "lock":
                 continue
-            (carried if _key(finding) in expected else introduced).append(finding)
+            if _key(finding) in expected:
+                carried.append(finding)
+            elif (finding.path, finding.line) in left:
+                flagged.append(finding)
+            else:
+                introduced.append(finding)
     if introduced:
         first = introduced[0]
         more = f" (and {len(introduced) - 1} more)" if len(introduced) > 1 else ""
-        raise BumpRefused(f"the bump would introduce: {first}{more}", introduced)
-    return carried
+        raise BumpRefusedError(f"the bump would introduce: {first}{more}", introduced)
+    return carried, flagged
 
 
 def _rel(config: Config, path: Path) -> str:
@@ -258,7 +354,9 @@ def _rel(config: Config, path: Path) -> str:
         return path.as_posix()
 
 
-class BumpRefused(UsageError):
+class BumpRefusedError(UsageError):
+    """The result would carry a problem its source did not have."""
+
     def __init__(self, message: str, findings: list[Finding]) -> None:
         super().__init__(message)
         self.findings = findings

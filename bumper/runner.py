@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from bumper import output
 from bumper.config import Config
-from bumper.plan import Plan, apply, render
+from bumper.plan import Applied, Plan, apply, render
 
 
 def _summary(plan: Plan) -> list[str]:
@@ -19,36 +20,48 @@ def _summary(plan: Plan) -> list[str]:
 
 def run(ctx: Any, config: Config, plan: Plan, *, lock: bool, commit: bool, dry_run: bool,
         yes: bool) -> None:
-    from bumper import output
-
-    if not plan.folders:
-        if ctx.format == "json":
-            output.emit_json(output.plan_payload(plan, dry_run=dry_run, applied=None))
-        else:
-            click.echo("nothing to do: every folder already has these values", err=True)
+    json_out = ctx.format == "json"
+    if not plan.folders or dry_run:
+        _show(ctx, plan, lock, dry_run=dry_run)
         return
-    if dry_run:
-        if ctx.format == "json":
-            output.emit_json(output.plan_payload(plan, dry_run=True, applied=None))
-            return
-        click.echo(output.colorize_diff(render(plan), ctx.color), nl=False)
-        _tell(plan, lock)
-        return
-    if ctx.format != "json":
+    if not json_out:
         for line in _summary(plan):
             click.echo(line)
-    if not yes and sys.stdin.isatty() and ctx.format != "json" and not click.confirm(
+    if not yes and sys.stdin.isatty() and not json_out and not click.confirm(
             "Apply this plan?", default=True):
         click.echo("nothing written", err=True)
         return
     applied = apply(plan, config, lock=lock, commit=commit)
-    if ctx.format == "json":
+    if json_out:
         output.emit_json(output.plan_payload(plan, dry_run=False, applied=applied))
         return
     _tell(plan, lock)
+    _report(plan, applied)
+
+
+def _show(ctx: Any, plan: Plan, lock: bool, *, dry_run: bool) -> None:
+    """Nothing to apply (an empty plan) or nothing to write (a dry run)."""
+    if ctx.format == "json":
+        output.emit_json(output.plan_payload(plan, dry_run=dry_run, applied=None))
+    elif not plan.folders:
+        click.echo("nothing to do: every folder already has these values", err=True)
+    else:
+        click.echo(output.colorize_diff(render(plan), ctx.color), nl=False)
+        _tell(plan, lock)
+
+
+def _report(plan: Plan, applied: Applied) -> None:
     for finding in applied.carried:
         click.echo(f"warning: drift carried over from before: {finding}", err=True)
-    if applied.commit:
+    for finding in applied.flagged:
+        click.echo(f"warning: a leftover to fix by hand: {finding}", err=True)
+    if applied.interrupt_deferred:
+        click.echo("warning: interrupt received while the result was being put in place; "
+                   "it was finished rather than left half done", err=True)
+    if applied.unchanged:
+        click.echo("nothing to do: the result is what the folders already have (nothing "
+                   "written)")
+    elif applied.commit:
         click.echo(f"committed {applied.commit[:12]}: {plan.subject}")
     else:
         click.echo("changes left in the tree (not committed)")
