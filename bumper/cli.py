@@ -199,7 +199,7 @@ def _bump_options(func: Any) -> Any:
         click.option("--base-image", metavar="REF",
                      help="New base image: a full reference, or :TAG for each folder's own."),
         click.option("--index-url", metavar="URL",
-                     help="New index URL; {accel} is rendered per folder (cuda13.0, rocm6.4, cpu)."),
+                     help="New index URL; {accel} is rendered per folder (cuda13.0, rocm6.4...)."),
         click.option("--set", "sets", multiple=True, metavar="REQ",
                      help="A PEP 508 requirement, e.g. starlette~=1.3.1 (repeatable)."),
         click.option("--no-lock", is_flag=True, help="Do not regenerate requirements.txt."),
@@ -267,7 +267,8 @@ def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | 
 @click.option("--training-hub", required=True, metavar="V", help="Training Hub version.")
 @click.option("--python", default="3.12", show_default=True, metavar="V", help="Python version.")
 @click.option("--base-image", metavar="REF", help="Base image (default: the template's).")
-@click.option("--index-url", metavar="URL", help="Package index (default: from release and flavor).")
+@click.option("--index-url", metavar="URL",
+              help="Package index (default: from release and flavor).")
 @click.option("--name", metavar="NEW_DIR_NAME", help="Folder name (default: the naming scheme).")
 @click.option("--no-lock", is_flag=True, help="Do not generate requirements.txt.")
 @click.option("--no-commit", is_flag=True, help="Leave the new folder in the tree, uncommitted.")
@@ -313,7 +314,7 @@ def template_update(ctx: Context, dirs: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("folder", metavar="DIR")
 @click.option("--output", type=click.Path(path_type=Path), metavar="PATH",
-              help="Write a complete downstream build context here (default: print the Dockerfile).")
+              help="Write a downstream build context here (default: print the Dockerfile).")
 @pass_ctx
 def downstream(ctx: Context, folder: str, output: Path | None) -> None:
     """The downstream variant: MIDSTREAM ONLY blocks and .repo files removed."""

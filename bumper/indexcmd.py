@@ -44,7 +44,7 @@ def versions(ctx: Any, package: str, image_dir: str | None, index_url: str | Non
             return sorted_versions(list(client.versions(package)))
 
     results = concurrently(query, urls)
-    rows = [{"index": strip_userinfo(url),
+    rows: list[dict[str, Any]] = [{"index": strip_userinfo(url),
              "versions": [{"version": v, "matches": bool(wanted and wanted.contains(v, True))}
                           for v in found]}
             for url, found in zip(urls, results, strict=True)]
