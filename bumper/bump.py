@@ -258,7 +258,7 @@ def _base_image(text: str) -> str | None:
 
 def _check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """Parse --set values; a torch or training_hub change is major and says which command."""
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+    from packaging.requirements import InvalidRequirement, Requirement
 
     out = []
     for raw in sets:
@@ -284,8 +284,8 @@ class _Clients:
         self._clients: dict[str, IndexClient] = {}
 
     def get(self, url: str) -> IndexClient:
-        from bumper.index import IndexClient  # noqa: PLC0415 - httpx only when --set needs it
-        from bumper.urls import with_env_credentials  # noqa: PLC0415
+        from bumper.index import IndexClient
+        from bumper.urls import with_env_credentials
 
         client = self._clients.get(url)
         if client is None:
@@ -319,9 +319,9 @@ def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
                   clients: _Clients) -> Repin | None:
     """None for a direct dependency (pyproject change + relock), else the lock pin to write
     (the newest version the index has that satisfies ``raw``, with its hashes)."""
-    from packaging.requirements import Requirement  # noqa: PLC0415
+    from packaging.requirements import Requirement
 
-    from bumper.index import sorted_versions  # noqa: PLC0415
+    from bumper.index import sorted_versions
 
     is_direct = pyproject.direct_dependency(image.texts.get(PYPROJECT, ""), name) is not None
     pin = image.lock.pin(name) if image.lock else None
@@ -350,7 +350,7 @@ def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
 
 
 def newest(images: list[ImageDir], kind: str) -> ImageDir | None:
-    from packaging.version import Version  # noqa: PLC0415
+    from packaging.version import Version
 
     def key(image: ImageDir) -> tuple[Version, ...]:
         s = image.stack
@@ -478,9 +478,14 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
     if values.full is None and values.tag is None and ref:
         warnings.append(f"{dst_rel}: base image tag kept ({ref}); pass --base-image REF or :TAG "
                         "once the new base image exists")
+    chosen = name != config.naming.render(new_stack)
+    if chosen:
+        warnings.append(f"{dst_rel}: --name {name} is not the name the naming scheme gives "
+                        f"({config.naming.render(new_stack)}); bumper check will say so")
     folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
                         index_url=index, relock=True, repins=repins, before=image.problems,
-                        leftovers=_leftovers(dst_rel, {**old_files, **new}, rw))
+                        leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
+                        accepted=("name",) if chosen else ())
     return folder, warnings
 
 

@@ -10,7 +10,7 @@ from bumper.errors import ExternalError, UsageError
 
 class Git:
     def __init__(self, root: Path) -> None:
-        import git  # noqa: PLC0415 - GitPython costs 0.14 s: only for commands that commit
+        import git
 
         try:
             self._repo = git.Repo(root)

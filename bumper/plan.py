@@ -58,6 +58,7 @@ class FolderPlan:
     repins: list[Repin] = field(default_factory=list)
     leftovers: list[Leftover] = field(default_factory=list)
     before: list[Finding] = field(default_factory=list)  # drift the source already had
+    accepted: tuple[str, ...] = ()  # check rules the user chose to break (--name: "name")
 
     @property
     def is_new(self) -> bool:
@@ -123,6 +124,7 @@ class Applied:
     carried: list[Finding]  # drift the folders already had, carried over
     # findings on a leftover line: the old token the bump left for a human to decide on
     flagged: list[Finding] = field(default_factory=list)
+    accepted: list[Finding] = field(default_factory=list)  # what the user asked for (--name)
     unchanged: bool = False  # the result is what the tree already had: nothing written
     interrupt_deferred: bool = False  # Ctrl-C came while the result was being put in place
 
@@ -218,14 +220,14 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
             if lock:
                 _lock(plan, staged)
             _repin(plan, staged)
-            carried, flagged = _verify(plan, staged, config, lock)
+            carried, flagged, accepted = _verify(plan, staged, config, lock)
             unchanged = _unchanged(plan, staged, config)
         except BaseException:
             staging.cleanup()
             raise
     if unchanged:
         staging.cleanup()
-        return Applied(None, not lock, carried, flagged, unchanged=True)
+        return Applied(None, not lock, carried, flagged, accepted, unchanged=True)
     with _interrupts_deferred() as held:
         try:
             _swap(plan, staged, config, staging)
@@ -235,11 +237,11 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
             raise
         finally:
             staging.cleanup()
-    return Applied(sha, not lock, carried, flagged, interrupt_deferred=bool(held))
+    return Applied(sha, not lock, carried, flagged, accepted, interrupt_deferred=bool(held))
 
 
 def _git(config: Config) -> Git:
-    from bumper.git import Git  # noqa: PLC0415 - GitPython only when the bump commits
+    from bumper.git import Git
 
     return Git(config.repo)
 
@@ -283,8 +285,8 @@ def _same_tree(a: Path, b: Path) -> bool:
 
 
 def _lock(plan: Plan, staged: list[Path]) -> None:
-    from bumper import lock as uvlock  # noqa: PLC0415 - only when the plan locks
-    from bumper.urls import with_env_credentials  # noqa: PLC0415
+    from bumper import lock as uvlock
+    from bumper.urls import with_env_credentials
 
     jobs, targets = [], []
     for folder, path in zip(plan.folders, staged, strict=True):
@@ -318,10 +320,14 @@ def _key(finding: Finding) -> tuple[str, str, str]:
 
 
 def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool
-            ) -> tuple[list[Finding], list[Finding]]:
-    """Refuse findings the bump introduced; return the drift that was already there and the
-    findings on leftover lines (an old token the bump reports instead of guessing at)."""
-    introduced, carried, flagged = [], [], []
+            ) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """Refuse findings the bump introduced; return the drift that was already there, the
+    findings on leftover lines (an old token the bump reports instead of guessing at) and
+    those the user asked for (a --name outside the naming scheme)."""
+    introduced: list[Finding] = []
+    carried: list[Finding] = []
+    flagged: list[Finding] = []
+    accepted: list[Finding] = []
     for folder, path in zip(plan.folders, staged, strict=True):
         left = {(item.path, item.line) for item in folder.leftovers}
         image = discover.load(config, path)
@@ -336,6 +342,8 @@ def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool
                 continue
             if _key(finding) in expected:
                 carried.append(finding)
+            elif finding.rule in folder.accepted:
+                accepted.append(finding)
             elif (finding.path, finding.line) in left:
                 flagged.append(finding)
             else:
@@ -344,7 +352,7 @@ def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool
         first = introduced[0]
         more = f" (and {len(introduced) - 1} more)" if len(introduced) > 1 else ""
         raise BumpRefusedError(f"the bump would introduce: {first}{more}", introduced)
-    return carried, flagged
+    return carried, flagged, accepted
 
 
 def _rel(config: Config, path: Path) -> str:

@@ -53,6 +53,8 @@ def _show(ctx: Any, plan: Plan, lock: bool, *, dry_run: bool) -> None:
 def _report(plan: Plan, applied: Applied) -> None:
     for finding in applied.carried:
         click.echo(f"warning: drift carried over from before: {finding}", err=True)
+    for finding in applied.accepted:
+        click.echo(f"warning: as asked: {finding}", err=True)
     for finding in applied.flagged:
         click.echo(f"warning: a leftover to fix by hand: {finding}", err=True)
     if applied.interrupt_deferred:
