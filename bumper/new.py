@@ -20,7 +20,9 @@ from bumper.urls import IndexUrl
 
 FLAVORS = ("cuda", "rocm", "cpu")
 TEMPLATE_PATHS = ["copier.yml", "template"]
-LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?/")
+LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?/[^\s?#@]*$")
+HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s?#@]*$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,28 @@ class NewRequest:
 
 
 def validate_index_url(url: str) -> None:
-    """https anywhere, or http on a loopback address (tests, local mirrors); no '..'."""
+    """https anywhere, or http on a loopback address (tests, local mirrors); no '..'.
+
+    The same rules as the template's validator, checked first for a one-line message
+    that names the flag."""
     public = IndexUrl.parse(url).public
-    if ".." in public or not (re.match(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/\S*$", public)
-                              or LOOPBACK.match(public)):
-        raise UsageError(f"--index-url {public}: must be an https URL (or http on 127.0.0.1 / "
-                         "localhost) without '..'")
+    if ".." in public or "%2e" in public.lower():
+        raise UsageError(f"--index-url {public}: must not contain '..' (nor a percent-encoded "
+                         "dot); give the index root itself")
+    if public.startswith("http://") and not LOOPBACK.match(public):
+        raise UsageError(f"--index-url {public}: plain http is only for a loopback address "
+                         "(127.0.0.1, localhost, [::1]); use https")
+    if not (HTTPS.match(public) or LOOPBACK.match(public)):
+        raise UsageError(f"--index-url {public}: must be an https URL of the form "
+                         "https://host[:port]/path/ (no spaces, no query)")
     if not public.endswith("/"):
         raise UsageError(f"--index-url {public}: must end with / (the simple index root)")
+
+
+def validate_name(name: str) -> None:
+    if not NAME.fullmatch(name) or ".." in name:
+        raise UsageError(f"--name {name}: must be one folder name (letters, digits, '.', '_', "
+                         "'-'), not a path")
 
 
 def _stack(req: NewRequest) -> Stack:
@@ -89,12 +105,15 @@ def plan_new(config: Config, req: NewRequest, scratch: Path) -> Plan:
     from bumper.git import head_sha
 
     stack = _stack(req)
+    data = _data(req, stack)  # every answer is checked before anything else
+    if req.name is not None:
+        validate_name(req.name)
     name = req.name or config.naming.render(stack)
     dst_rel = f"{config.images_rel}/{name}"
     if (config.images_root / name).exists():
         raise UsageError(f"{dst_rel}: already exists (use bumper major or minor on it)")
     rendered = scratch / name
-    template.render(config.repo, rendered, _data(req, stack), head_sha(config.repo))
+    template.render(config.repo, rendered, data, head_sha(config.repo))
     files = {p.relative_to(rendered).as_posix(): p.read_text(encoding="utf-8")
              for p in sorted(rendered.rglob("*")) if p.is_file()}
     public = template.answers(rendered).get("index_url")
@@ -135,18 +154,36 @@ class Updated:
     conflicts: tuple[str, ...] = ()
 
 
-def template_update(config: Config, paths: list[Path]) -> list[Updated]:
-    """`copier update` for each folder whose template changed since it was rendered."""
+def template_update(config: Config, paths: list[Path], *, explicit: bool = True
+                    ) -> list[Updated]:
+    """`copier update` for each folder whose template changed since it was rendered.
+
+    Every folder is checked first (answers file, recorded commit, clean tree), so a
+    refusal leaves nothing half done; a conflict in one folder does not stop the others.
+    ``explicit=False`` (no folder named) skips folders the template did not make.
+    """
     from bumper import template
     from bumper.git import Git, changed_between, head_sha
 
     head = head_sha(config.repo)
     git = Git(config.repo)
-    results = []
+    stuck = template.unmerged(config.repo)
+    if stuck:
+        first = stuck[0].split("\t", 1)[1]
+        raise UsageError(f"{first}: has an unresolved conflict; resolve it (then git add) before "
+                         "a template update")
+    results: list[Updated] = []
+    todo: list[tuple[Path, str]] = []
     for path in paths:
-        rel = path.relative_to(config.repo).as_posix()
+        try:
+            rel = path.relative_to(config.repo).as_posix()
+        except ValueError:
+            raise UsageError(f"{path}: not inside the repository {config.repo}") from None
         recorded = template.recorded_commit(path)
         if recorded is None:
+            if not explicit:
+                results.append(Updated(rel, "skipped (no .copier-answers.yml)"))
+                continue
             raise UsageError(f"{rel}: no .copier-answers.yml (not made by the template)")
         if not changed_between(config.repo, recorded, head, TEMPLATE_PATHS):
             results.append(Updated(rel, "up to date"))
@@ -155,8 +192,12 @@ def template_update(config: Config, paths: list[Path]) -> list[Updated]:
         if dirty:
             raise UsageError(f"{dirty[0]}: has uncommitted changes; commit them before a "
                              "template update")
-        found = template.update(config.repo, path, head)
-        state = "conflicts" if found else "updated"
-        conflicts = tuple(Path(f).relative_to(config.repo).as_posix() for f in found)
-        results.append(Updated(rel, state, conflicts))
-    return results
+        todo.append((path, rel))
+    with template.updater(config.repo) as up:
+        for path, rel in todo:
+            found = up.update(path, head)
+            state = "conflicts" if found else "updated"
+            conflicts = tuple(Path(f).relative_to(config.repo).as_posix() for f in found)
+            results.append(Updated(rel, state, conflicts))
+    order = {path.relative_to(config.repo).as_posix(): i for i, path in enumerate(paths)}
+    return sorted(results, key=lambda r: order[r.rel])

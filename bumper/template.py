@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,8 @@ def render(repo: Path, dst: Path, data: dict[str, str], ref: str) -> None:
             raise UsageError(f"copier: {_reason(exc)}") from exc
         except ValueError as exc:  # copier reports invalid answers as ValueError
             raise UsageError(f"invalid answer: {_reason(exc)}") from exc
+        except _process_error() as exc:  # a git command copier ran
+            raise ExternalError(f"copier: {_command_reason(exc)}") from exc
 
 
 def answers(folder: Path) -> dict[str, str]:
@@ -73,16 +76,90 @@ def recorded_commit(folder: Path) -> str | None:
     return read(path.read_text(encoding="utf-8")).get("_commit") if path.is_file() else None
 
 
+def _process_error() -> type[Exception]:
+    from plumbum import ProcessExecutionError
+
+    return ProcessExecutionError
+
+
+def _command_reason(exc: BaseException) -> str:
+    """The last line git wrote to stderr, else the error itself, on one line."""
+    stderr = str(getattr(exc, "stderr", "") or "").strip().splitlines()
+    return " ".join((stderr[-1] if stderr else str(exc)).split()) or type(exc).__name__
+
+
+def _git(repo: Path, *args: str, stdin: str | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise ExternalError(f"git {args[0]} failed: {reason}")
+    return proc.stdout
+
+
+def unmerged(repo: Path, paths: list[str] | None = None) -> list[str]:
+    """Index entries with a merge conflict, as ``mode sha stage\tpath`` (git ls-files -u)."""
+    out = _git(repo, "ls-files", "-u", "-z", "--", *(paths or []))
+    return [entry for entry in out.split("\0") if entry]
+
+
+class Updater:
+    """`copier update` of several folders in one repository.
+
+    Copier records its own conflicts as unmerged index entries (like a merge), but its
+    next update starts with ``git write-tree``, which fails on any unmerged entry. So
+    the entries of a conflicted folder are parked (the index goes back to HEAD for those
+    paths) until every folder is done, then put back: the repository ends as Copier
+    leaves it for one folder, with each conflicted file shown as unmerged.
+    """
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._parked: list[str] = []
+
+    def update(self, folder: Path, ref: str) -> list[str]:
+        """Update ``folder`` to the template at ``ref``; returns its conflicted files."""
+        rel = folder.relative_to(self.repo).as_posix()
+        with _copier_env(self.repo) as copier:
+            try:
+                copier.run_update(rel, vcs_ref=ref, defaults=True, overwrite=True,
+                                  skip_answered=True, conflict="inline", quiet=True,
+                                  unsafe=False)
+            except copier.errors.CopierError as exc:
+                raise ExternalError(f"{rel}: copier update failed: {_reason(exc)}") from exc
+            except _process_error() as exc:
+                raise ExternalError(f"{rel}: copier update failed: {_command_reason(exc)}"
+                                    ) from exc
+        entries = unmerged(self.repo, [rel])
+        if entries:
+            self._parked.extend(entries)
+            paths = sorted({entry.split("\t", 1)[1] for entry in entries})
+            _git(self.repo, "reset", "--quiet", "--", *paths)
+        return conflicts(folder)
+
+    def restore(self) -> None:
+        """Put the parked conflict entries back into the index."""
+        if not self._parked:
+            return
+        paths = sorted({entry.split("\t", 1)[1] for entry in self._parked})
+        lines = [f"0 {'0' * 40}\t{path}" for path in paths] + self._parked
+        _git(self.repo, "update-index", "-z", "--index-info", stdin="\0".join(lines) + "\0")
+        self._parked = []
+
+
+@contextlib.contextmanager
+def updater(repo: Path) -> Iterator[Updater]:
+    up = Updater(repo)
+    try:
+        yield up
+    finally:
+        up.restore()
+
+
 def update(repo: Path, folder: Path, ref: str) -> list[str]:
     """`copier update` of one folder to the template at ``ref``; returns conflicted files."""
-    rel = folder.relative_to(repo)
-    with _copier_env(repo) as copier:
-        try:
-            copier.run_update(str(rel), vcs_ref=ref, defaults=True, overwrite=True,
-                              skip_answered=True, conflict="inline", quiet=True, unsafe=False)
-        except copier.errors.CopierError as exc:
-            raise ExternalError(f"{rel}: copier update failed: {_reason(exc)}") from exc
-    return conflicts(folder)
+    with updater(repo) as up:
+        return up.update(folder, ref)
 
 
 def conflicts(folder: Path) -> list[str]:
