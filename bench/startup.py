@@ -25,7 +25,7 @@ def bumper_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bumper"]
 
 
-def median_wall(cmd: list[str], runs: int, ok_codes: tuple[int, ...] = (0,)) -> float:
+def wall_times(cmd: list[str], runs: int, ok_codes: tuple[int, ...] = (0,)) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -34,7 +34,7 @@ def median_wall(cmd: list[str], runs: int, ok_codes: tuple[int, ...] = (0,)) -> 
         times.append(time.perf_counter() - start)
         if proc.returncode not in ok_codes:
             sys.exit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode().strip()}")
-    return statistics.median(times)
+    return times
 
 
 def main() -> int:
@@ -49,12 +49,14 @@ def main() -> int:
     }
     for cmd in cases.values():  # warm the file cache and any .pyc writing
         subprocess.run(cmd, cwd=REPO, capture_output=True, check=False)
-    medians = {name: median_wall(cmd, args.runs) for name, cmd in cases.items()}
+    times = {name: wall_times(cmd, args.runs) for name, cmd in cases.items()}
+    medians = {name: statistics.median(values) for name, values in times.items()}
     floor = medians["python -c pass"]
-    print(f"median wall time of {args.runs} runs each ({sys.executable})")
+    print(f"median wall time of {args.runs} runs each ({sys.executable}); min shows the noise")
     missed = False
     for name, value in medians.items():
-        line = f"{name:<16} {value:6.3f} s   x{value / floor:5.1f} of python -c pass"
+        line = (f"{name:<16} {value:6.3f} s (min {min(times[name]):5.3f})   "
+                f"x{value / floor:4.1f} of python -c pass")
         if name in TARGETS:
             ok = value <= TARGETS[name]
             missed |= not ok

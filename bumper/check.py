@@ -14,6 +14,7 @@ from bumper.config import Config
 from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, load, pinned
 from bumper.findings import Finding
 from bumper.formats.dockerfile import marker_problems
+from bumper.formats.requirements import LockFacts, Pin, simple_contains, simple_requirement
 from bumper.model import Accel, Stack, compact_python, compact_th, major_minor, parts
 
 Rule = Callable[[ImageDir, Config], Iterator[Finding]]
@@ -265,33 +266,53 @@ def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
     lock, facts = image.lock, image.pyproject
     if lock is None or facts is None or not image.texts.get(LOCK, "").strip():
         return
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
-
     where = image.where(LOCK)
     fix = f"run: bumper lock {image.rel}"
     if lock.index_url is None or lock.index_url_line != 1:
         yield Finding(where, 1, "first line is not --index-url=<the image's index>",
                       f"start the lock with --index-url={image.index_url() or 'URL'}", "lock")
-    env = _marker_env(image.stack)
     for dep in facts.dependencies:
-        try:
-            req = Requirement(dep.text)
-        except InvalidRequirement as exc:
+        verdict = _locked(dep.text, lock, image.stack)
+        if isinstance(verdict, str):
             yield Finding(image.where(PYPROJECT), dep.line, f"invalid requirement {dep.text!r}: "
-                          f"{str(exc).splitlines()[0]}", "write a PEP 508 requirement", "lock")
+                          f"{verdict}", "write a PEP 508 requirement", "lock")
+        elif verdict is None:
             continue
-        if req.marker is not None and not req.marker.evaluate(env):
-            continue
-        pin = lock.pin(req.name)
-        if pin is None:
-            yield Finding(where, 0, f"{req.name} is a dependency in pyproject.toml but not locked",
-                          fix, "lock")
-        elif not req.specifier.contains(pin.version, prereleases=True):
+        elif verdict[1] is None:
+            yield Finding(where, 0, f"{verdict[0]} is a dependency in pyproject.toml but not "
+                          "locked", fix, "lock")
+        elif not verdict[2]:
+            pin = verdict[1]
             yield Finding(where, pin.line, f"{pin.name}=={pin.version} does not satisfy "
                           f"{dep.text!r} of pyproject.toml", fix, "lock")
     for pin in lock.pins:
         if not pin.hashes:
             yield Finding(where, pin.line, f"{pin.name}=={pin.version} has no --hash", fix, "lock")
+
+
+def _locked(text: str, lock: LockFacts, stack: Stack | None
+            ) -> tuple[str, Pin | None, bool] | str | None:
+    """(name, its pin, whether the pin satisfies ``text``); None when a marker leaves the
+    requirement out of the image; the parser's message when ``text`` is invalid."""
+    simple = simple_requirement(text)
+    if simple is not None:
+        name, specs = simple
+        pin = lock.pin(name)
+        ok = simple_contains(specs, pin.version) if pin else False
+        if ok is not None:
+            return name, pin, ok
+    # markers, pre-releases, local versions, URLs: the real parser (a costly import)
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        return str(exc).splitlines()[0]
+    if req.marker is not None and not req.marker.evaluate(_marker_env(stack)):
+        return None
+    pin = lock.pin(req.name)
+    return req.name, pin, pin is not None and req.specifier.contains(pin.version,
+                                                                     prereleases=True)
 
 
 def rule_base_image(image: ImageDir, config: Config) -> Iterator[Finding]:

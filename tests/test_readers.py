@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bumper.formats import dockerfile, pyproject, requirements
 
@@ -291,3 +293,45 @@ def test_lock_index_line_with_equals_and_empty_lock() -> None:
 ])
 def test_canonical_names(name: str, key: str) -> None:
     assert requirements.canonical(name) == key
+
+
+# --- the fast path for plain requirements (no packaging import in a plain check) -------------
+
+_release = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=4).map(
+    lambda segs: ".".join(map(str, segs)))
+_spec = st.one_of(
+    st.tuples(st.sampled_from(["==", "!=", "<=", ">=", "<", ">"]), _release, st.just("")),
+    st.tuples(st.sampled_from(["==", "!="]), _release, st.just(".*")),
+    st.tuples(st.just("~="), _release.filter(lambda v: "." in v), st.just("")),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(specs=st.lists(_spec, max_size=3), version=_release, extras=st.booleans())
+def test_simple_requirements_agree_with_packaging(specs: list[tuple[str, str, str]],
+                                                  version: str, extras: bool) -> None:
+    from packaging.requirements import Requirement
+
+    text = ("Some_Pkg[lora, x]" if extras else "Some_Pkg") + ", ".join(
+        f"{op}{v}{wild}" for op, v, wild in specs)
+    simple = requirements.simple_requirement(text)
+    assert simple is not None
+    assert simple[0] == "Some_Pkg"
+    expected = Requirement(text).specifier.contains(version, prereleases=True)
+    assert requirements.simple_contains(simple[1], version) is expected
+
+
+@pytest.mark.parametrize("text", [
+    "rich>=13; python_version < '3.12'", "pkg @ https://example.com/pkg.whl", "pkg>=1.0rc1",
+    "pkg===1.0", "pkg>=1.*", "pkg~=1", "pkg>=1.0.post1", "pkg==1.0+local", "pkg>=", "pkg>=>1",
+    "pkg[", "-e .",
+])
+def test_requirements_beyond_the_fast_path(text: str) -> None:
+    assert requirements.simple_requirement(text) is None
+
+
+@pytest.mark.parametrize("version", ["2.0rc1", "2.0+cu128", "2.0.post1", "1!2.0", "v2"])
+def test_versions_beyond_the_fast_path(version: str) -> None:
+    simple = requirements.simple_requirement("pkg>=1")
+    assert simple is not None
+    assert requirements.simple_contains(simple[1], version) is None

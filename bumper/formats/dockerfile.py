@@ -116,10 +116,11 @@ def _arg_pairs(args: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def _line_of(lines: list[str], pattern: str, first: int, last: int) -> int:
-    rx = re.compile(pattern)
+def _line_of(lines: list[str], needle: str | re.Pattern[str], first: int, last: int) -> int:
+    """First line in first..last that contains ``needle`` (a string or a pattern)."""
     for number in range(first, last + 1):
-        if rx.search(lines[number - 1]):
+        raw = lines[number - 1]
+        if (needle in raw) if isinstance(needle, str) else needle.search(raw):
             return number
     return first
 
@@ -142,12 +143,12 @@ def read(text: str) -> DockerfileFacts:
             facts.froms.append((_from_image(ins.args), ins.first_line))
         elif ins.keyword == "LABEL":
             for key, value in label_pairs(ins.args):
-                where = rf"(?<![\w.-])[\"']?{re.escape(key)}[\"']?(?:=|\s)"
+                where = re.compile(rf"(?<![\w.-])[\"']?{re.escape(key)}[\"']?(?:=|\s)")
                 facts.labels.append((key, value, _line_of(lines, where, ins.first_line,
                                                           ins.last_line)))
         for match in INDEX_URL.finditer(ins.args):
             url = match["url"]
-            line = _line_of(lines, re.escape(url), ins.first_line, ins.last_line)
+            line = _line_of(lines, url, ins.first_line, ins.last_line)
             facts.index_urls.append((url, line))
     for number, raw in enumerate(lines, start=1):
         if MIDSTREAM_END.match(raw):

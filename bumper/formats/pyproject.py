@@ -59,19 +59,15 @@ def _table_key_line(lines: list[str], table: str, key: str) -> int:
 def _dependency_lines(lines: list[str], deps: list[str], start: int) -> list[int]:
     """Line of each dependency string, searched in order from the ``dependencies`` key."""
     text = "\n".join(lines)
-    offsets = [0]
-    for raw in lines:
-        offsets.append(offsets[-1] + len(raw) + 1)
-    pos = offsets[max(start - 1, 0)] if start else 0
+    pos = sum(len(raw) + 1 for raw in lines[:max(start - 1, 0)])
     out = []
     for dep in deps:
-        rx = re.compile(re.escape(f'"{dep}"') + "|" + re.escape(f"'{dep}'"))
-        match = rx.search(text, pos)
-        if match is None:
+        hits = [i for i in (text.find(f'"{dep}"', pos), text.find(f"'{dep}'", pos)) if i >= 0]
+        if not hits:
             out.append(start)
             continue
-        pos = match.end()
-        out.append(text.count("\n", 0, match.start()) + 1)
+        pos = min(hits) + len(dep) + 2
+        out.append(text.count("\n", 0, min(hits)) + 1)
     return out
 
 
