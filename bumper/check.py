@@ -33,7 +33,7 @@ LABEL_NAMES = {"cuda": "CUDA", "rocm": "ROCm", "torch": "PyTorch", "python": "Py
                "th": "Training Hub", "th_compact": "TH"}
 PY_TOKEN = re.compile(r"(?<![a-z0-9])py(?:thon-?)?(?P<v>3\.?[0-9]{1,2})(?![0-9])")
 ACCEL_TOKEN = re.compile(
-    r"(?<![a-z])(?P<kind>cuda|rocm|cpu)(?:-?(?P<v>[0-9]+(?:\.[0-9]+)*))?(?![a-z0-9])")
+    r"(?<![a-z])(?P<kind>cuda|rocm|cpu)(?:[-:]?(?P<v>[0-9]+(?:\.[0-9]+)*))?(?![a-z0-9])")
 REPO_VERSION = re.compile(r"(?<![0-9.])([0-9]+\.[0-9]+\.[0-9]+)(?![0-9.])")
 TORCH_LOCAL = re.compile(r"^(?:cu(?P<cu>[0-9]+)|rocm(?P<rocm>[0-9]+\.[0-9]+)|(?P<cpu>cpu))$")
 
@@ -54,14 +54,15 @@ def same_release(written: str, version: str) -> bool:
 
 
 def names_release(written: str, accel: Accel) -> bool:
-    """``written`` names the accelerator's release. When only the index URL told the ROCm
-    release (6.4, no dnf names or paths), any 6.4.x is taken as naming it."""
+    """``written`` names the accelerator's release. A release known only as major.minor
+    (CUDA always; ROCm when only the index URL tells it) is named by any patch of it:
+    13.0.1 names CUDA 13.0."""
     version = accel.version
     if version is None:
         return False
     if same_release(written, version):
         return True
-    return accel.kind == "rocm" and len(parts(version)) == 2 and major_minor(written) == version
+    return len(parts(version)) == 2 and major_minor(written) == version
 
 
 def rule_read(image: ImageDir, config: Config) -> Iterator[Finding]:

@@ -197,6 +197,22 @@ def test_base_image_accelerator_versions_that_match(examples: Path, folder: str,
     assert check(examples) == []
 
 
+@pytest.mark.parametrize(("ref", "problem"), [
+    ("nvidia/cuda:13.0.1-cudnn-devel-ubi9", None),
+    ("nvidia/cuda:12.8.1-cudnn-devel-ubi9", "names cuda12.8.1, the image is CUDA 13.0 "
+     "(use the matching base image)"),
+    ("quay.io/example/ubi9-python-312:latest", None),  # names no accelerator: nothing to compare
+    ("quay.io/example/ubi9-python-311:latest", "is for Python 3.11, the image uses Python 3.12 "
+     "(use the py312 base image)"),
+])
+def test_base_image_references_of_other_shapes(examples: Path, ref: str,
+                                               problem: str | None) -> None:
+    replace(examples, f"{CUDA}/Dockerfile", BASE.format("cuda"), ref)
+    expected = [found(examples, f"{CUDA}/Dockerfile", "ARG BASE_IMAGE",
+                      f"base image {ref} {problem}")] if problem else []
+    assert check(examples) == expected
+
+
 def test_cuda_dnf_package_of_another_cuda(examples: Path) -> None:
     replace(examples, f"{CUDA}/Dockerfile", "cuda-nvcc-13-0", "cuda-nvcc-12-8")
     assert check(examples) == [found(
