@@ -15,7 +15,16 @@ from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, load, pinned
 from bumper.findings import Finding
 from bumper.formats.dockerfile import marker_problems
 from bumper.formats.requirements import LockFacts, Pin, simple_contains, simple_requirement
-from bumper.model import Accel, Stack, compact_python, compact_th, major_minor, parts
+from bumper.model import (
+    Accel,
+    Stack,
+    compact_python,
+    compact_th,
+    major_minor,
+    names_release,
+    parts,
+    same_release,
+)
 
 Rule = Callable[[ImageDir, Config], Iterator[Finding]]
 
@@ -36,33 +45,6 @@ ACCEL_TOKEN = re.compile(
     r"(?<![a-z])(?P<kind>cuda|rocm|cpu)(?:[-:]?(?P<v>[0-9]+(?:\.[0-9]+)*))?(?![a-z0-9])")
 REPO_VERSION = re.compile(r"(?<![0-9.])([0-9]+\.[0-9]+\.[0-9]+)(?![0-9.])")
 TORCH_LOCAL = re.compile(r"^(?:cu(?P<cu>[0-9]+)|rocm(?P<rocm>[0-9]+\.[0-9]+)|(?P<cpu>cpu))$")
-
-
-def same_release(written: str, version: str) -> bool:
-    """``written`` names ``version``: equal, or a shorter form of it (6.4 for 6.4.3, 0.3.0 for
-    0.3); trailing ``.0`` segments don't count."""
-    def norm(v: str) -> list[str]:
-        segs = parts(v)
-        while len(segs) > 1 and segs[-1] == "0":
-            segs.pop()
-        return segs
-
-    if norm(written) == norm(version):
-        return True
-    w, v = parts(written), parts(version)
-    return len(w) >= 2 and w == v[:len(w)]
-
-
-def names_release(written: str, accel: Accel) -> bool:
-    """``written`` names the accelerator's release. A release known only as major.minor
-    (CUDA always; ROCm when only the index URL tells it) is named by any patch of it:
-    13.0.1 names CUDA 13.0."""
-    version = accel.version
-    if version is None:
-        return False
-    if same_release(written, version):
-        return True
-    return len(parts(version)) == 2 and major_minor(written) == version
 
 
 def rule_read(image: ImageDir, config: Config) -> Iterator[Finding]:
@@ -138,8 +120,7 @@ def rule_python(image: ImageDir, config: Config) -> Iterator[Finding]:
             if written != compact_python(stack.python):
                 yield Finding(image.where(DOCKERFILE), base[1],
                               f"base image {base[0]} is for Python {written[0]}.{written[1:]}, "
-                              "the image uses "
-                              f"Python {stack.python}",
+                              f"the image uses Python {stack.python}",
                               f"use the py{compact_python(stack.python)} base image", "python")
 
 
@@ -167,15 +148,21 @@ def rule_accel(image: ImageDir, config: Config) -> Iterator[Finding]:
                     yield Finding(image.where("cuda.repo"), number,
                                   f"{match.group(0)} named, the image is {accel.label}",
                                   f"write {accel.label}", "accel")
+    yield from _torch_build(image, accel)
+
+
+def _torch_build(image: ImageDir, accel: Accel) -> Iterator[Finding]:
+    """A local version on the torch pin (2.9.1+cu130) names the build's accelerator."""
     torch = pinned(image, "torch")
-    if torch and "+" in torch[0]:
-        local = torch[0].split("+", 1)[1]
-        want = {"cuda": f"cu{(accel.version or '').replace('.', '')}",
-                "rocm": f"rocm{major_minor(accel.version or '')}", "cpu": "cpu"}[accel.kind]
-        if TORCH_LOCAL.match(local) and local != want:
-            yield Finding(image.where(PYPROJECT), torch[2],
-                          f"torch=={torch[0]} is the {local} build, the image is {accel.label}",
-                          f"pin torch=={torch[0].split('+')[0]}+{want}", "accel")
+    if torch is None or "+" not in torch[0]:
+        return
+    release, local = torch[0].split("+", 1)
+    want = {"cuda": f"cu{(accel.version or '').replace('.', '')}",
+            "rocm": f"rocm{major_minor(accel.version or '')}", "cpu": "cpu"}[accel.kind]
+    if TORCH_LOCAL.match(local) and local != want:
+        yield Finding(image.where(PYPROJECT), torch[2],
+                      f"torch=={torch[0]} is the {local} build, the image is {accel.label}",
+                      f"pin torch=={release}+{want}", "accel")
 
 
 def _dockerfile_accel(image: ImageDir, accel: Accel) -> Iterator[Finding]:

@@ -207,5 +207,32 @@ class NamingScheme:
         return out or {"name": (name, expected)}
 
 
+def same_release(written: str, version: str) -> bool:
+    """``written`` names ``version``: equal, or a shorter form of it (6.4 for 6.4.3, 0.3.0 for
+    0.3); trailing ``.0`` segments don't count."""
+    def norm(v: str) -> list[str]:
+        segs = parts(v)
+        while len(segs) > 1 and segs[-1] == "0":
+            segs.pop()
+        return segs
+
+    if norm(written) == norm(version):
+        return True
+    w, v = parts(written), parts(version)
+    return len(w) >= 2 and w == v[:len(w)]
+
+
+def names_release(written: str, accel: Accel) -> bool:
+    """``written`` names the accelerator's release. A release known only as major.minor
+    (CUDA always; ROCm when only the index URL tells it) is named by any patch of it:
+    13.0.1 names CUDA 13.0."""
+    version = accel.version
+    if version is None:
+        return False
+    if same_release(written, version):
+        return True
+    return len(parts(version)) == 2 and major_minor(written) == version
+
+
 def is_version(text: str) -> bool:
     return bool(_VERSION_RE.match(text))

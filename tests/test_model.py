@@ -15,6 +15,8 @@ from bumper.model import (
     compact_th,
     compact_torch,
     major_minor,
+    names_release,
+    same_release,
 )
 
 SCHEME = NamingScheme()
@@ -157,6 +159,25 @@ def test_invalid_schemes_are_refused(template: str, message: str) -> None:
 
 def test_default_scheme_is_the_real_pattern() -> None:
     assert NamingScheme().template == DEFAULT_SCHEME == "th{th}-{accel}-torch{torch}-py{python}"
+
+
+@pytest.mark.parametrize(("written", "version", "same"), [
+    ("2.9.1", "2.9.1", True), ("2.9", "2.9.1", True), ("0.3.0", "0.3", True),
+    ("0.3", "0.3.0", True), ("6.4", "6.4.3", True), ("13.0", "13.0", True),
+    ("2.9.0", "2.9.1", False), ("2.9.1", "2.9", False), ("0.3.1", "0.3", False),
+    ("2", "2.9", False),
+])
+def test_same_release(written: str, version: str, same: bool) -> None:
+    assert same_release(written, version) is same
+
+
+@pytest.mark.parametrize(("written", "accel", "named"), [
+    ("13.0.1", Accel("cuda", "13.0"), True), ("13.1", Accel("cuda", "13.0"), False),
+    ("6.4.1", Accel("rocm", "6.4"), True), ("6.4.1", Accel("rocm", "6.4.3"), False),
+    ("6.4", Accel("rocm", "6.4.3"), True), ("6.4.3", Accel("cpu"), False),
+])
+def test_names_release(written: str, accel: Accel, named: bool) -> None:
+    assert names_release(written, accel) is named
 
 
 _num = st.integers(min_value=0, max_value=30).map(str)
