@@ -2,17 +2,24 @@
 
 One connection pool per client, a timeout on every request, bounded retries
 with backoff on 5xx and connection errors, and one-line errors that name the
-URL without credentials.
+URL without credentials. httpx is imported only when a client is made.
 """
 
 from __future__ import annotations
 
 import html.parser
-import json
+import io
+import os
+import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
+
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from bumper.errors import ExternalError
 from bumper.urls import IndexUrl, scrub
@@ -20,14 +27,15 @@ from bumper.urls import IndexUrl, scrub
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, text/html;q=0.2"
 TIMEOUT = 10.0
-RETRIES = 3
 TIMEOUT_ENV = "BUMPER_INDEX_TIMEOUT"
+RETRIES = 3  # more tries after a 5xx or a connection error
+TIMEOUT_RETRIES = 1  # more tries after a timeout: a slow index usually stays slow
+BACKOFF = 0.2  # seconds before the first retry, doubled for each next one
+POOL = 32  # connections per client; requests run on up to align.WORKERS threads
 
 
 def request_timeout() -> float:
     """Seconds allowed per request (BUMPER_INDEX_TIMEOUT; uv gets the same limit)."""
-    import os
-
     try:
         return max(0.1, float(os.environ.get(TIMEOUT_ENV, TIMEOUT)))
     except ValueError:
@@ -43,8 +51,6 @@ class FileLink:
 
     @property
     def version(self) -> str | None:
-        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
         try:
             return str(parse_wheel_filename(self.filename)[1])
         except InvalidWheelFilename:
@@ -52,24 +58,22 @@ class FileLink:
             return stem.rsplit("-", 1)[-1] if "-" in stem else None
 
 
+class NotFoundError(ExternalError):
+    """HTTP 404: how an index says it lacks a project or a file."""
+
+
 class _Links(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.links: list[dict[str, str | None]] = []
-        self._current: dict[str, str | None] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
-            self._current = {**dict(attrs), "_text": ""}
-            self.links.append(self._current)
+            self.links.append(dict(attrs))
 
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._current["_text"] = (self._current["_text"] or "") + data
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._current = None
+def _media_type(response: Any) -> str:
+    return str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
 
 
 class IndexClient:
@@ -77,22 +81,28 @@ class IndexClient:
 
     def __init__(self, index: IndexUrl, *, timeout: float | None = None,
                  retries: int = RETRIES) -> None:
-        import httpx
+        import httpx  # only the commands that query an index load httpx
 
         self.index = index
         self.base = index.request_url()
-        auth: Any = None
-        if index.username or index.password:
-            auth = (index.username or "", index.password or "")
-        else:
-            auth = _netrc_auth(httpx)
+        if not self.base.endswith("/"):
+            self.base += "/"
+        auth: Any = index.credentials()
+        if auth is None:
+            auth = _netrc_auth(httpx, urlsplit(self.base).hostname or "")
         self._httpx = httpx
-        self._client = httpx.Client(auth=auth, timeout=timeout or request_timeout(),
-                                    follow_redirects=True,
+        self._timeout = timeout or request_timeout()
+        self._client = httpx.Client(auth=auth, timeout=self._timeout, follow_redirects=True,
                                     trust_env=True,
-                                    limits=httpx.Limits(max_connections=16,
-                                                        max_keepalive_connections=16))
+                                    limits=httpx.Limits(max_connections=POOL,
+                                                        max_keepalive_connections=POOL))
         self._retries = retries
+        self._root_lock = threading.Lock()
+        self._root_ok = False
+        self._probe_lock = threading.Lock()
+        # Whether ?format=<JSON_TYPE> gets JSON from a server that ignores Accept:
+        # None until learned, so an HTML-only index costs one extra request, not one per page.
+        self._format_query: bool | None = None
 
     def close(self) -> None:
         self._client.close()
@@ -103,60 +113,97 @@ class IndexClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _public(self, url: str) -> str:
+    def public(self, url: str) -> str:
         """The URL as the user knows it: unmapped, without credentials."""
         if url.startswith(self.base):
-            url = self.index.public + url[len(self.base):]
+            url = self.index.public.rstrip("/") + "/" + url[len(self.base):]
         return scrub(url, self.index.secrets)
 
     def get(self, url: str, accept: str = ACCEPT) -> Any:
+        """GET with bounded retries: RETRIES more tries on 5xx and connection errors,
+        TIMEOUT_RETRIES more on a timeout; 401/403/404 and other 4xx fail at once."""
         httpx = self._httpx
-        delay = 0.2
-        for attempt in range(self._retries + 1):
+        delay = BACKOFF
+        attempt = timeouts = 0
+        while True:
+            attempt += 1
             try:
                 response = self._client.get(url, headers={"Accept": accept})
             except httpx.TimeoutException as exc:
-                error = f"timed out ({exc.__class__.__name__})"
+                timeouts += 1
+                error = f"no answer within {self._timeout:g} s ({exc.__class__.__name__})"
+                retry = timeouts <= TIMEOUT_RETRIES
             except httpx.TransportError as exc:
                 error = f"connection failed ({exc.__class__.__name__})"
+                retry = True
             else:
-                if response.status_code < 400:
+                status = response.status_code
+                if status < 400:
                     return response
-                if response.status_code in (401, 403):
-                    raise ExternalError(f"{self._public(url)}: HTTP {response.status_code}: access "
-                                        "denied (check the index credentials)")
-                if response.status_code == 404:
-                    raise NotFound(f"{self._public(url)}: HTTP 404: not found on the index")
-                if response.status_code < 500:
-                    raise ExternalError(f"{self._public(url)}: HTTP {response.status_code}")
-                error = f"HTTP {response.status_code}"
-            if attempt < self._retries:
-                time.sleep(delay)
-                delay *= 2
-        raise ExternalError(f"{self._public(url)}: {error} after {self._retries + 1} attempts")
+                if status in (401, 403):
+                    raise ExternalError(f"{self.public(url)}: HTTP {status}: access denied "
+                                        "(check the index credentials)")
+                if status == 404:
+                    raise NotFoundError(f"{self.public(url)}: HTTP 404: not found on the index")
+                if status < 500:
+                    raise ExternalError(f"{self.public(url)}: HTTP {status}")
+                error = f"HTTP {status}"
+                retry = True
+            if not retry or attempt > self._retries:
+                break
+            time.sleep(delay)
+            delay *= 2
+        note = f"{attempt} attempts" if attempt > 1 else "1 attempt"
+        if timeouts:
+            note += f"; {TIMEOUT_ENV} sets the limit"
+        raise ExternalError(f"{self.public(url)}: {error} ({note})")
+
+    def check_index(self) -> None:
+        """Raise when the index root itself is missing (a wrong index URL); asked once.
+
+        A project page answering 404 is how an index says it lacks the project; the
+        same answer for the root means the URL is wrong, and every pin would look missing.
+        """
+        with self._root_lock:
+            if self._root_ok:
+                return
+            try:
+                self.get(self.base)
+            except NotFoundError:
+                raise ExternalError(f"{self.public(self.base)}: HTTP 404: no such index "
+                                    "(check the index URL)") from None
+            self._root_ok = True
 
     def project_url(self, project: str) -> str:
-        from bumper.formats.requirements import canonical
-
-        return urljoin(self.base if self.base.endswith("/") else self.base + "/",
-                       canonical(project) + "/")
+        return urljoin(self.base, str(canonicalize_name(project)) + "/")
 
     def files(self, project: str) -> list[FileLink]:
         """Every file the index lists for ``project`` (JSON when offered, HTML otherwise)."""
         url = self.project_url(project)
-        response = self.get(url)
-        kind = response.headers.get("content-type", "").split(";")[0].strip()
-        if kind != JSON_TYPE and "format=" not in url:
-            # Some servers ignore Accept and want a query parameter for JSON.
-            try:
-                alt = self.get(f"{url}?format={JSON_TYPE}")
-                if alt.headers.get("content-type", "").split(";")[0].strip() == JSON_TYPE:
-                    response, kind = alt, JSON_TYPE
-            except ExternalError:
-                pass
-        if kind == JSON_TYPE:
-            return self._from_json(response.json(), str(response.url))
-        return self._from_html(response.text, str(response.url))
+        query = f"{url}?format={quote(JSON_TYPE, safe='/')}"
+        response = self.get(query if self._format_query else url)
+        if _media_type(response) != JSON_TYPE and self._format_query is not False:
+            # Some servers ignore Accept and return JSON only for a query parameter:
+            # learn which kind this one is, once (the other threads wait for the answer).
+            with self._probe_lock:
+                if self._format_query is None:
+                    self._format_query = self._json_by_query(query)
+            if self._format_query:
+                response = self.get(query)
+        final = str(response.url)
+        try:
+            if _media_type(response) == JSON_TYPE:
+                return self._from_json(response.json(), final)
+            return self._from_html(response.text, final)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ExternalError(f"{self.public(url)}: not a simple-API project page "
+                                f"({exc.__class__.__name__})") from None
+
+    def _json_by_query(self, query: str) -> bool:
+        try:
+            return _media_type(self.get(query)) == JSON_TYPE
+        except ExternalError:
+            return False
 
     def _from_json(self, data: dict[str, Any], base: str) -> list[FileLink]:
         out = []
@@ -171,22 +218,22 @@ class IndexClient:
         parser.feed(text)
         out = []
         for link in parser.links:
-            href = link.get("href") or ""
-            url, _, fragment = urljoin(base, href).partition("#")
+            url, _, fragment = urljoin(base, link.get("href") or "").partition("#")
             hashes = {}
             if "=" in fragment:
                 algo, _, digest = fragment.partition("=")
                 hashes[algo] = digest
             meta = link.get("data-core-metadata") or link.get("data-dist-info-metadata")
             filename = urlsplit(url).path.rsplit("/", 1)[-1]
-            out.append(FileLink(filename, url, hashes, bool(meta)))
+            out.append(FileLink(filename, url, hashes, bool(meta) and meta != "false"))
         return out
 
     def versions(self, project: str) -> dict[str, list[FileLink]]:
         """Version -> files, for ``project``; an empty dict when the index lacks it."""
         try:
             links = self.files(project)
-        except NotFound:
+        except NotFoundError:
+            self.check_index()
             return {}
         out: dict[str, list[FileLink]] = {}
         for link in links:
@@ -199,32 +246,38 @@ class IndexClient:
         if link.metadata:
             try:
                 return str(self.get(link.url + ".metadata", accept="*/*").text)
-            except NotFound:
+            except NotFoundError:
                 pass
-        import io
-        import zipfile
-
         data = self.get(link.url, accept="*/*").content
-        with zipfile.ZipFile(io.BytesIO(data)) as wheel:
-            name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
-            return wheel.read(name).decode("utf-8")
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+                name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+                return wheel.read(name).decode("utf-8")
+        except (zipfile.BadZipFile, StopIteration, UnicodeDecodeError) as exc:
+            raise ExternalError(f"{self.public(link.url)}: no readable METADATA in the wheel "
+                                f"({exc.__class__.__name__})") from None
 
 
-class NotFound(ExternalError):
-    pass
-
-
-def _netrc_auth(httpx: Any) -> Any:
-    """The user's netrc (NETRC or ~/.netrc), as uv would read it; None without one."""
-    import os
-    from pathlib import Path
+def _netrc_auth(httpx: Any, host: str) -> Any:
+    """Credentials for ``host`` from the user's netrc (NETRC or ~/.netrc), as uv reads it."""
+    import netrc
 
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
-    return httpx.NetRCAuth(str(path)) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        entry = netrc.netrc(str(path)).authenticators(host)
+    except (OSError, netrc.NetrcParseError) as exc:
+        raise ExternalError(f"{path}: cannot read the netrc file ({exc.__class__.__name__})"
+                            ) from None
+    if entry is None:
+        return None
+    login, _, password = entry
+    return httpx.BasicAuth(login or "", password or "")
 
 
 def sorted_versions(versions: list[str]) -> list[str]:
-    from packaging.version import InvalidVersion, Version
+    """Newest first; strings that are no version last."""
 
     def key(v: str) -> tuple[int, Any]:
         try:
@@ -233,7 +286,3 @@ def sorted_versions(versions: list[str]) -> list[str]:
             return (0, v)
 
     return sorted(versions, key=key, reverse=True)
-
-
-def dumps(data: object) -> str:
-    return json.dumps(data, indent=2, sort_keys=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from bumper import discover
 from bumper.errors import UsageError
+from bumper.formats.requirements import canonical
 from bumper.urls import strip_userinfo, with_env_credentials
 
 
@@ -25,18 +28,30 @@ def _indexes(ctx: Any, image_dir: str | None, index_url: str | None) -> list[str
     return urls
 
 
+def _spec(spec: str | None, package: str) -> SpecifierSet | None:
+    """--spec as a specifier (``~=1.3.1``) or a requirement (``starlette~=1.3.1``)."""
+    if not spec:
+        return None
+    try:
+        return SpecifierSet(spec)
+    except InvalidSpecifier:
+        pass
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement:
+        req = None
+    if req is None or canonical(req.name) != canonical(package):
+        raise UsageError(f"--spec {spec}: not a version specifier such as ~=1.3.1")
+    return req.specifier
+
+
 def versions(ctx: Any, package: str, image_dir: str | None, index_url: str | None,
              spec: str | None) -> None:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     from bumper import output
     from bumper.align import concurrently
     from bumper.index import IndexClient, sorted_versions
 
-    try:
-        wanted = SpecifierSet(spec) if spec else None
-    except InvalidSpecifier as exc:
-        raise UsageError(f"--spec {spec}: not a version specifier ({exc})") from exc
+    wanted = _spec(spec, package)
     urls = _indexes(ctx, image_dir, index_url)
 
     def query(url: str) -> list[str]:
@@ -44,20 +59,21 @@ def versions(ctx: Any, package: str, image_dir: str | None, index_url: str | Non
             return sorted_versions(list(client.versions(package)))
 
     results = concurrently(query, urls)
-    rows: list[dict[str, Any]] = [{"index": strip_userinfo(url),
-             "versions": [{"version": v, "matches": bool(wanted and wanted.contains(v, True))}
-                          for v in found]}
-            for url, found in zip(urls, results, strict=True)]
+    rows: list[dict[str, Any]] = [
+        {"index": strip_userinfo(url),
+         "versions": [{"version": v, "matches": wanted is not None and wanted.contains(v, True)}
+                      for v in found]}
+        for url, found in zip(urls, results, strict=True)]
     if ctx.format == "json":
         output.emit_json({"command": "index versions", "package": package, "spec": spec,
                           "indexes": rows})
         return
     for row in rows:
         found = row["versions"]
-        click.echo(f"{package} on {row['index']}: "
-                   f"{len(found) if found else 'no'} version{'s' if len(found) != 1 else ''}")
+        count = f"{len(found)} version{'s' if len(found) != 1 else ''}" if found else "no versions"
+        click.echo(f"{package} on {row['index']}: {count}")
         for item in found:
-            mark = "  * matches " + str(spec) if item["matches"] else ""
+            mark = f"  * matches {spec}" if item["matches"] else ""
             click.echo(f"  {item['version']}{mark}")
 
 
@@ -83,7 +99,7 @@ def missing(ctx: Any, dirs: tuple[str, ...]) -> int:
         by_index.setdefault(item.index, []).append(item)
     for index, items in by_index.items():
         click.echo(f"Please add to {index}:")
-        for request in dict.fromkeys(i.request() for i in items):
+        for request in sorted(dict.fromkeys(i.request() for i in items), key=canonical):
             reasons = sorted({f"{i.reason} ({i.folder})" for i in items if i.request() == request})
             click.echo(f"  {request}    # {'; '.join(reasons)}")
     return 1
@@ -95,7 +111,8 @@ def align(ctx: Any, dirs: tuple[str, ...]) -> int:
 
     config = ctx.config()
     images = [discover.load(config, p) for p in discover.resolve(config, dirs)]
-    reports = [(image, *alignment.align(image)) for image in images]
+    reports = [(image, *report) for image, report in
+               zip(images, alignment.concurrently(alignment.align, images), strict=True)]
     conflicts = [c for _, _, found in reports for c in found]
     if ctx.format == "json":
         output.emit_json({"command": "align", "ok": not conflicts,
