@@ -3,26 +3,48 @@
 Only this module runs uv. The lock keeps its hand-kept first line
 ``--index-url=<public URL>``; uv itself is told to write a header that says
 how to regenerate the file (``bumper lock <dir>``) and never sees an index URL
-it could copy into the file: the URL it gets is the mapped one, and
-credentials travel in a private netrc file.
+it could copy into the file: the URL it gets is the mapped one without
+userinfo, and credentials travel in a private netrc file (mode 0600, in a
+temporary directory removed afterwards).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import signal
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bumper.errors import ExternalError
-from bumper.urls import IndexUrl, scrub
+from bumper.discover import ImageDir
+from bumper.errors import ExternalError, UsageError
+from bumper.index import TIMEOUT_ENV, request_timeout
+from bumper.urls import (
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    IndexUrl,
+    prefix_map,
+    scrub,
+    with_env_credentials,
+)
 
 LOCK_NAME = "requirements.txt"
-FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|\s+)\S+")
+FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
+# Variables that would make uv use another index than the folder's.
+FOREIGN_ENV = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
+               "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+# uv is mostly waiting on the index, not on a core: a few more jobs than cores pay off.
+JOBS_PER_CORE = 2
+
+ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -41,7 +63,7 @@ class LockJob:
 def uv_bin() -> str:
     """Path of the uv binary that the `uv` wheel ships (resolved once, before any thread:
     sysconfig is not thread-safe on first use)."""
-    import uv
+    import uv  # only locking needs it
 
     return str(uv.find_uv_bin())
 
@@ -50,29 +72,29 @@ def uv_env(netrc: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_NO_PROGRESS"] = "1"
-    for key in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
-                "PIP_INDEX_URL"):
+    for key in (*FOREIGN_ENV, USERNAME_ENV, PASSWORD_ENV):  # uv gets credentials by netrc only
         env.pop(key, None)
     if netrc is not None:
         env["NETRC"] = str(netrc)
-    if "UV_HTTP_TIMEOUT" not in env:
-        from bumper.index import request_timeout
-
+    if TIMEOUT_ENV in env or "UV_HTTP_TIMEOUT" not in env:
         env["UV_HTTP_TIMEOUT"] = str(max(1, round(request_timeout())))
     return env
 
 
 def _netrc(index: IndexUrl, where: Path) -> Path | None:
-    if index.username is None and index.password is None:
+    """A private netrc with the job's credentials; None when it has none."""
+    credentials = index.credentials()
+    if credentials is None:
         return None
-    from urllib.parse import urlsplit
-
+    user, password = credentials
+    if any(ch.isspace() or ch in "\"'#" for ch in user + password):
+        raise UsageError("index credentials with spaces, quotes or '#' cannot be handed to uv "
+                         "(its netrc reader splits on them)")
     host = urlsplit(index.request_url()).hostname or ""
     path = where / "netrc"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(f"machine {host}\nlogin {index.username or ''}\n"
-                     f"password {index.password or ''}\n")
+        handle.write(f"machine {host}\nlogin {user}\npassword {password}\n")
     return path
 
 
@@ -84,22 +106,70 @@ def command(job: LockJob, output: Path) -> list[str]:
            "--no-config", "--quiet"]
     if job.upgrade:
         cmd.append("--upgrade")
-    for name in job.upgrade_packages:
-        cmd.append(f"--upgrade-package={name}")
+    cmd.extend(f"--upgrade-package={name}" for name in job.upgrade_packages)
     return cmd
 
 
 def index_line(public_url: str, previous: str | None) -> str:
-    """First line of the lock, in the separator style the folder already uses."""
-    sep = "="
+    """First line of the lock, in the style the folder already uses: ``--index-url=URL``
+    (the default) or ``--index-url URL``, with the blank line after it if there was one."""
+    sep, blank = "=", ""
     if previous:
         match = FIRST_LINE.match(previous)
         if match:
             sep = "=" if match["sep"] == "=" else " "
-    return f"--index-url{sep}{public_url}\n"
+            rest = previous.splitlines()[1:2]
+            blank = "\n" if rest == [""] else ""
+    return f"--index-url{sep}{public_url}\n{blank}"
 
 
-def compile_lock(job: LockJob) -> str:
+def _body(text: str) -> str:
+    """A lock without its leading index line (and the blank line that may follow it)."""
+    lines = text.splitlines(keepends=True)
+    if lines and FIRST_LINE.match(lines[0]):
+        lines.pop(0)
+        if lines and not lines[0].strip():
+            lines.pop(0)
+    return "".join(lines)
+
+
+class _Batch:
+    """The uv processes of one `run_jobs` call, so a failure or Ctrl-C can stop them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[str]] = set()
+        self.cancelled = False
+
+    def start(self, cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+        """Start uv in its own process group (so it can be killed with its children)."""
+        with self._lock:
+            if self.cancelled:
+                raise ExternalError("stopped (another lock failed)")
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+            self._procs.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            procs = list(self._procs)
+        for proc in procs:
+            _kill(proc)
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def compile_lock(job: LockJob, batch: _Batch | None = None) -> str:
     """Run uv for `job` and return the new lock text (nothing is written to the folder)."""
     current = job.folder / LOCK_NAME
     previous = current.read_text(encoding="utf-8") if current.exists() else None
@@ -108,67 +178,117 @@ def compile_lock(job: LockJob) -> str:
         if previous is not None:
             # uv prefers the pins of an existing output file: a relock only
             # moves what must move (unless --upgrade).
-            output.write_text(previous, encoding="utf-8")
+            output.write_text(_body(previous), encoding="utf-8")
         netrc = _netrc(job.index, Path(tmp))
-        _run(command(job, output), job, netrc)
+        _run(command(job, output), job, netrc, batch or _Batch())
         body = output.read_text(encoding="utf-8")
-    lines = body.splitlines(keepends=True)
-    while lines and FIRST_LINE.match(lines[0]):
-        lines.pop(0)
-    return index_line(job.index.public, previous) + "".join(lines)
+    return index_line(job.index.public, previous) + _body(body)
 
 
-def _run(cmd: list[str], job: LockJob, netrc: Path | None) -> None:
-    proc = subprocess.Popen(cmd, cwd=job.folder, env=uv_env(netrc), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+def _run(cmd: list[str], job: LockJob, netrc: Path | None, batch: _Batch) -> None:
+    proc = batch.start(cmd, job.folder, uv_env(netrc))
     try:
         _, stderr = proc.communicate()
     except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill(proc)
         proc.wait()
         raise
+    finally:
+        batch.done(proc)
     if proc.returncode != 0:
-        raise ExternalError(f"uv could not lock {job.rel}: {summarize(stderr, job)}")
+        if batch.cancelled:
+            raise ExternalError(f"uv for {job.rel}: stopped (another lock failed)")
+        raise ExternalError(f"uv could not lock {job.rel}: {_reason(stderr, job)}")
+
+
+def _reason(stderr: str, job: LockJob) -> str:
+    """Why uv failed; a wrong index URL is named as such, not as missing packages."""
+    reason = summarize(stderr, job)
+    if "not found in the package registry" in reason or "404" in reason:
+        from bumper.index import IndexClient
+
+        try:
+            with IndexClient(job.index) as client:
+                client.check_index()
+        except ExternalError as exc:
+            return exc.message
+    return reason
+
+
+def _public_text(text: str, index: IndexUrl) -> str:
+    """uv's text with secrets scrubbed and mapped URLs turned back into the public ones."""
+    text = scrub(text, index.secrets)
+    if index.request_url() != index.public:
+        for prefix, target in prefix_map():
+            if index.public.startswith(prefix):
+                text = text.replace(scrub(target, index.secrets), prefix)
+                break
+    return text
 
 
 def summarize(stderr: str, job: LockJob) -> str:
     """uv's reason in one line, with no secret and no mapped URL in it."""
-    text = scrub(stderr, job.index.secrets)
-    mapped = job.index.request_url()
-    if mapped != job.index.public:
-        text = text.replace(mapped, job.index.public)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    reasons = [ln.removeprefix("×").removeprefix("╰─▶").strip(" │╰─▶") for ln in lines]
-    reasons = [r for r in reasons if r and not r.startswith("help:")]
-    if not reasons:
-        return f"uv exited without a message (rerun with: bumper -v lock {job.rel})"
-    return "; ".join(reasons[:3])
+    lines = [ln.strip().lstrip("×│╰─▶ ").strip()
+             for ln in _public_text(stderr, job.index).splitlines()]
+    lines = [ln for ln in lines if ln]
+    hints = [ln.removeprefix("hint:").strip() for ln in lines if ln.startswith("hint:")]
+    denied = [h for h in hints if re.search(r"\b40[13]\b|authentication|credentials", h)]
+    if denied:
+        return denied[0]
+    heads = [ln.removeprefix("error:").strip() for ln in lines if ln.startswith("error:")]
+    causes = [re.sub(r" for url \([^)]*\)$", "", re.sub(r"^(cause|Caused by):\s*", "", ln))
+              for ln in lines if re.match(r"^(cause|Caused by):", ln)]
+    if not heads:
+        heads = [ln for ln in lines if not ln.startswith(("hint:", "warning:"))]
+    if not heads:
+        return f"uv exited without a message (rerun: bumper -v lock {job.rel})"
+    message = heads[0]
+    if causes:
+        message = f"{message.rstrip(':')}: {causes[0]}"
+        if len(causes) > 1 and causes[-1] not in message:
+            message += f" ({causes[-1]})"
+    return " ".join(message.split())
 
 
-def run_jobs(jobs: list[LockJob], on_done: object = None) -> list[str]:
-    """Lock several folders at once, bounded by the cores; results in job order.
+def workers(jobs: int) -> int:
+    """Locks run at once: bounded by the cores (uv waits on the index more than it computes)."""
+    return max(1, min(jobs, (os.cpu_count() or 1) * JOBS_PER_CORE))
 
-    The first failure cancels the jobs not yet started and is raised.
+
+def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> list[str]:
+    """Lock several folders at once; results in job order.
+
+    The first failure stops every other uv (running or not yet started) and is raised;
+    so does Ctrl-C.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     uv_bin()
+    if not jobs:
+        return []
+    batch = _Batch()
     if len(jobs) == 1:
-        return [compile_lock(jobs[0])]
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(compile_lock, job) for job in jobs]
-        try:
-            results = []
-            for future in futures:
-                results.append(future.result())
-                if callable(on_done):
-                    on_done(len(results), len(jobs))
-            return results
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+        text = compile_lock(jobs[0], batch)
+        if on_done is not None:
+            on_done(1, 1)
+        return [text]
+    pool = ThreadPoolExecutor(max_workers=workers(len(jobs)), thread_name_prefix="bumper-lock")
+    futures: list[Future[str]] = []
+    try:
+        futures = [pool.submit(compile_lock, job, batch) for job in jobs]
+        pending: set[Future[str]] = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # raises the first failure
+            if on_done is not None:
+                on_done(len(futures) - len(pending), len(futures))
+        return [future.result() for future in futures]
+    except BaseException:
+        batch.cancel()
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def comparable(text: str) -> list[str]:
@@ -177,14 +297,9 @@ def comparable(text: str) -> list[str]:
             if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-def job_for(image: object, *, folder: Path | None = None, index_url: str | None = None,
+def job_for(image: ImageDir, *, folder: Path | None = None, index_url: str | None = None,
             upgrade: bool = False, upgrade_packages: tuple[str, ...] = ()) -> LockJob:
     """The lock job of an image folder (optionally of its staging copy, or a new index)."""
-    from bumper.discover import ImageDir
-    from bumper.errors import UsageError
-    from bumper.urls import with_env_credentials
-
-    assert isinstance(image, ImageDir)
     url = index_url or image.index_url()
     if url is None:
         raise UsageError(f"{image.rel}: no index URL in pyproject.toml ([tool.uv] index-url), "

@@ -45,5 +45,6 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
         changed = lock.comparable(old) != lock.comparable(new)
         if write and new != old:
             atomic_write(Path(image.path) / LOCK, new)
-        results.append(LockResult(image.rel, changed, _diff(old, new, image.rel) if changed else ""))
+        diff = _diff(old, new, image.rel) if changed else ""
+        results.append(LockResult(image.rel, changed, diff))
     return results

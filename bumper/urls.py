@@ -6,16 +6,21 @@ that userinfo, and hands the credentials to uv through a private netrc file.
 ``BUMPER_INDEX_MAP="https://public.example/=http://127.0.0.1:8080/"`` (several
 pairs separated by commas) sends every request for a URL under the first
 prefix to the second: a mirror, a proxy, or the local test index. The mapped
-URL is only ever used for requests, never written.
+URL is only ever used for requests, never written; userinfo in it is used as
+the credentials when the URL has none of its own.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 MAP_ENV = "BUMPER_INDEX_MAP"
+USERNAME_ENV = "BUMPER_INDEX_USERNAME"
+PASSWORD_ENV = "BUMPER_INDEX_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,18 +37,37 @@ class IndexUrl:
         if parts.username is None and parts.password is None:
             return cls(url)
         host = parts.hostname or ""
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
         if parts.port:
             host = f"{host}:{parts.port}"
         public = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
         return cls(public, unquote(parts.username or ""), unquote(parts.password or ""))
 
+    def _mapped(self) -> IndexUrl:
+        return IndexUrl.parse(apply_map(self.public))
+
+    def credentials(self) -> tuple[str, str] | None:
+        """(user, password) for requests: the URL's own, else those of the mapped URL."""
+        for source in (self, self._mapped()):
+            if source.username or source.password:
+                return source.username or "", source.password or ""
+        return None
+
     @property
     def secrets(self) -> list[str]:
-        return [s for s in (self.password,) if s]
+        """Strings that must never be shown: passwords, and a token given as the user name."""
+        out = []
+        for source in (self, self._mapped()):
+            if source.password:
+                out.append(source.password)
+            elif source.username:
+                out.append(source.username)
+        return out
 
     def request_url(self) -> str:
-        """Where requests really go: the public URL after the prefix mapping."""
-        return apply_map(self.public)
+        """Where requests really go: the public URL after the prefix mapping, no userinfo."""
+        return self._mapped().public
 
     def with_credentials(self, credentials: IndexUrl) -> IndexUrl:
         return IndexUrl(self.public, credentials.username, credentials.password)
@@ -72,16 +96,10 @@ def apply_map(url: str) -> str:
 
 def scrub(text: str, secrets: list[str]) -> str:
     """Remove secrets and any URL userinfo from text meant for a log or an error."""
-    import re
-
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return re.sub(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\g<scheme>", text)
-
-
-USERNAME_ENV = "BUMPER_INDEX_USERNAME"
-PASSWORD_ENV = "BUMPER_INDEX_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
+    return _USERINFO.sub(r"\g<scheme>", text)
 
 
 def with_env_credentials(url: str) -> IndexUrl:
