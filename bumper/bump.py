@@ -172,7 +172,7 @@ def _file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[s
         elif name.endswith(".repo"):
             out = repofile.rewrite(text, rw)
         elif name == ANSWERS:
-            out = answers.rewrite(text, _answers(rw, text))
+            out = answers.rewrite(text, answer_values(rw, text))
         else:
             continue
         if out != text:
@@ -180,7 +180,7 @@ def _file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[s
     return new
 
 
-def _answers(rw: Rewrite, text: str) -> dict[str, str]:
+def answer_values(rw: Rewrite, text: str) -> dict[str, str]:
     """The answers this rewrite changes (and only those: drift elsewhere is not ours to fix)."""
     old, new = rw.old, rw.new
     values: dict[str, str] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from typing import Any
 
 import tomlkit
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 
 from bumper.editors.tokens import Rewrite, apply, substitutions
 from bumper.formats.requirements import canonical
@@ -53,9 +54,11 @@ def direct_dependency(text: str, project: str) -> str | None:
 def rewrite(text: str, rw: Rewrite, requirements: tuple[str, ...] = ()) -> str:
     """Rewrite the stack's pins, name, requires-python, index URL and the comments."""
     subs = substitutions(rw)
+    if _nothing_to_do(rw, subs, requirements):
+        return text
     doc = tomlkit.parse(text)
     project = doc.get("project")
-    if project is not None:
+    if isinstance(project, dict):
         for key in ("name", "description"):
             if key in project:
                 new = apply(str(project[key]), subs)
@@ -67,15 +70,22 @@ def rewrite(text: str, rw: Rewrite, requirements: tuple[str, ...] = ()) -> str:
             if new != str(rp):
                 project["requires-python"] = _string(rp, new)
         deps = project.get("dependencies")
-        if deps is not None:
+        if isinstance(deps, list):
             _rewrite_deps(deps, rw, requirements)
-    uv = doc.get("tool", {}).get("uv")
-    if (uv is not None and "index-url" in uv and rw.new_index
+    tool = doc.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    if (isinstance(uv, dict) and "index-url" in uv and rw.new_index
             and str(uv["index-url"]) == rw.old_index):
         uv["index-url"] = _string(uv["index-url"], rw.new_index)
     out = tomlkit.dumps(doc)
     lines = out.splitlines(keepends=True)
     return "".join(apply(ln, subs) if ln.lstrip().startswith("#") else ln for ln in lines)
+
+
+def _nothing_to_do(rw: Rewrite, subs: list[Any], requirements: tuple[str, ...]) -> bool:
+    """A rewrite that changes no value: the text comes back as it is, not even parsed."""
+    index = bool(rw.new_index) and rw.new_index != rw.old_index
+    return not (subs or requirements or index or rw.old != rw.new)
 
 
 def _rewrite_deps(deps: Any, rw: Rewrite, requirements: tuple[str, ...]) -> None:
@@ -86,6 +96,7 @@ def _rewrite_deps(deps: Any, rw: Rewrite, requirements: tuple[str, ...]) -> None
         new = _repin(new, "training-hub", rw.old.training_hub, rw.new.training_hub)
         match = NAME.match(new)
         if match and canonical(match["name"]) in wanted:
-            new = replace_requirement(new, wanted[canonical(match["name"])])
+            with contextlib.suppress(InvalidRequirement):  # a broken dep is check's to report
+                new = replace_requirement(new, wanted[canonical(match["name"])])
         if new != dep:
             deps[i] = _string(item, new)

@@ -59,7 +59,10 @@ def substitutions(rw: Rewrite) -> list[Sub]:
             _sub(subs, r"(?<=[a-z]-){}(?![0-9])", oa.version.replace(".", "-"),
                  na.version.replace(".", "-"))
         else:
-            _sub(subs, r"(?<=[A-Za-z/-]){}(?![0-9])", oa.version, na.version)
+            # /opt/rocm-6.4.3, rocm-smi-lib6.4.3, .../6.4.3/...: not any "-6.4.3" (another
+            # package's own version may look the same)
+            _sub(subs, r"(?:(?<=[A-Za-z])|(?<=/)|(?<=rocm-)|(?<=ROCm-)){}(?![0-9])",
+                 oa.version, na.version)
             _sub(subs, r"(?<=ROCm ){}(?![0-9])", oa.version, na.version)
             _sub(subs, r"(?<=ROCm ){}(?![0-9.])", major_minor(oa.version), major_minor(na.version))
             _sub(subs, r"(?<=rocm){}(?![0-9.])", major_minor(oa.version), major_minor(na.version))
