@@ -102,7 +102,7 @@ def _data(req: NewRequest, stack: Stack) -> dict[str, str]:
 def plan_new(config: Config, req: NewRequest, scratch: Path) -> Plan:
     """Render into ``scratch`` and plan moving the result into the images folder."""
     from bumper import template
-    from bumper.git import head_sha
+    from bumper.git import Git, head_sha
 
     stack = _stack(req)
     data = _data(req, stack)  # every answer is checked before anything else
@@ -113,7 +113,14 @@ def plan_new(config: Config, req: NewRequest, scratch: Path) -> Plan:
     if (config.images_root / name).exists():
         raise UsageError(f"{dst_rel}: already exists (use bumper major or minor on it)")
     rendered = scratch / name
-    template.render(config.repo, rendered, data, head_sha(config.repo))
+    head = head_sha(config.repo)
+    template.render(config.repo, rendered, data, head)
+    warnings = []
+    dirty = Git(config.repo).dirty(TEMPLATE_PATHS)
+    if dirty:
+        warnings.append(f"{dirty[0]}: uncommitted template change, not used: the folder is "
+                        f"rendered from the committed template ({head[:12]}); commit it first "
+                        "to use it")
     files = {p.relative_to(rendered).as_posix(): p.read_text(encoding="utf-8")
              for p in sorted(rendered.rglob("*")) if p.is_file()}
     public = template.answers(rendered).get("index_url")
@@ -121,7 +128,7 @@ def plan_new(config: Config, req: NewRequest, scratch: Path) -> Plan:
     folder = FolderPlan(src_rel=str(rendered), dst_rel=dst_rel, old={}, new=files, rewrite=rw,
                         index_url=req.index_url or public, relock=True)
     return Plan("new", [folder], f"new: {name} ({stack.describe()})",
-                [f"- rendered by the Copier template ({len(files)} files)"])
+                [f"- rendered by the Copier template ({len(files)} files)"], warnings=warnings)
 
 
 def render_files(plan: Plan) -> str:
@@ -133,6 +140,7 @@ def render_files(plan: Plan) -> str:
             out.extend(difflib.unified_diff([], text.splitlines(keepends=True), "/dev/null",
                                             f"b/{folder.dst_rel}/{name}"))
         out.append(f"  lock {folder.dst_rel}/requirements.txt with uv\n")
+    out.extend(f"warning: {warning}\n" for warning in plan.warnings)
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 

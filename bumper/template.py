@@ -43,8 +43,24 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+TEMPLATE_CONFIGS = ("copier.yml", "copier.yaml")
+
+
+def require_template(repo: Path, ref: str) -> None:
+    """Without a copier.yml, Copier takes the whole repository for the template (and would
+    render every image folder into the new one): refuse instead."""
+    for name in TEMPLATE_CONFIGS:
+        proc = subprocess.run(["git", "cat-file", "-e", f"{ref}:{name}"], cwd=repo,
+                              capture_output=True, check=False)
+        if proc.returncode == 0:
+            return
+    raise UsageError(f"{repo}: no copier.yml in commit {ref[:12]}; this needs the Copier "
+                     "template (copier.yml and template/) committed in the repository")
+
+
 def render(repo: Path, dst: Path, data: dict[str, str], ref: str) -> None:
     """Render the template at commit ``ref`` into ``dst`` (a folder that does not exist)."""
+    require_template(repo, ref)
     with _copier_env(repo) as copier:
         try:
             copier.run_copy(".", str(dst), data=data, vcs_ref=ref, defaults=True,
@@ -120,6 +136,7 @@ class Updater:
     def update(self, folder: Path, ref: str) -> list[str]:
         """Update ``folder`` to the template at ``ref``; returns its conflicted files."""
         rel = folder.relative_to(self.repo).as_posix()
+        require_template(self.repo, ref)
         with _copier_env(self.repo) as copier:
             try:
                 copier.run_update(rel, vcs_ref=ref, defaults=True, overwrite=True,
