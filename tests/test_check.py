@@ -313,6 +313,15 @@ def test_index_url_of_pyproject_is_the_reference(examples: Path) -> None:
     ]
 
 
+def test_index_url_in_an_env_variable_is_a_place_too(examples: Path) -> None:
+    replace(examples, f"{CPU}/Dockerfile", "ENV OMP_NUM_THREADS=1 \\",
+            f"ENV UV_INDEX_URL={OTHER_INDEX.format('cpu')} \\\n    OMP_NUM_THREADS=1 \\")
+    assert check(examples) == [found(
+        examples, f"{CPU}/Dockerfile", "UV_INDEX_URL=",
+        f"index URL {OTHER_INDEX.format('cpu')} differs from the image's {INDEX.format('cpu')} "
+        "(use one index URL everywhere: bumper minor --index-url URL)")]
+
+
 def test_extra_index_url_is_not_drift(examples: Path) -> None:
     replace(examples, f"{CPU}/Dockerfile", "--require-hashes \\",
             "--require-hashes --extra-index-url=https://pypi.org/simple/ \\")

@@ -85,6 +85,9 @@ def test_label_with_broken_quoting_does_not_crash() -> None:
     f"RUN pip install -i {URL} -r r.txt",
     f"RUN uv pip install --default-index={URL} -r r.txt",
     f"RUN uv pip install \\\n    --index-url \\\n    {URL} \\\n    -r r.txt",
+    f"ENV UV_INDEX_URL={URL}",
+    f'ENV PATH=/x:$PATH \\\n    PIP_INDEX_URL="{URL}"',
+    f"ARG UV_DEFAULT_INDEX={URL}",
 ])
 def test_index_url_forms(run: str) -> None:
     facts = dockerfile.read(f"FROM x\n{run}\n")

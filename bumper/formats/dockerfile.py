@@ -11,7 +11,8 @@ MIDSTREAM_END = re.compile(r"^\s*#\s*END MIDSTREAM ONLY\b")
 # The index pip/uv install from. --extra-index-url and uv's --index add indexes on
 # purpose (a fallback, a second source): they are not the image's index.
 INDEX_URL = re.compile(
-    r"(?:--(?:index-url|default-index)(?:=|\s+)|(?<![\w-])-i\s+)"
+    r"(?:--(?:index-url|default-index)(?:=|\s+)|(?<![\w-])-i\s+"
+    r"|(?<![\w-])(?:UV_INDEX_URL|PIP_INDEX_URL|UV_DEFAULT_INDEX)=)"
     r"[\"']?(?P<url>[a-z][a-z0-9+.-]*://[^\s\\\"']+)"
 )
 # dnf names with a dashed CUDA version: cuda-nvcc-13-0, cuda-12-8, libcublas-devel-13-0.
