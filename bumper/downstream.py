@@ -2,15 +2,16 @@
 
 Downstream base images already carry the CUDA/ROCm toolchains, so every
 ``# MIDSTREAM ONLY`` ... ``# END MIDSTREAM ONLY`` block goes (ENV and dnf
-parts alike, with the banner lines around its markers), and so do the
-``.repo`` files and the instructions that copy them. Every other line stays
-byte for byte.
+parts alike, with the banner line just before its opening marker and just after
+its closing one), and so do the ``.repo`` files and the instructions that copy
+them. Every other line stays byte for byte, line endings included.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import re
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,33 +20,33 @@ from bumper.errors import UsageError
 from bumper.formats.dockerfile import MIDSTREAM_BEGIN, MIDSTREAM_END
 
 BANNER = re.compile(r"^\s*#{3,}\s*$")
-REPO_COPY = re.compile(r"^\s*(COPY|ADD)\s.*\.repo\b", re.IGNORECASE)
+COPY = re.compile(r"^\s*(COPY|ADD)\s", re.IGNORECASE)
+FLAGS = re.compile(r"^\s*\S+\s+(--\S+\s+)*")  # the instruction and its --flags
+REPO_FILE = re.compile(r"\.repo$")
+COMMENT_OR_BLANK = re.compile(r"^\s*(#.*)?$")
 
 
 def _blocks(lines: list[str], where: str) -> list[tuple[int, int]]:
     """(first, last) line indexes of each block, banners included; errors name the line."""
-    blocks = []
+    blocks: list[tuple[int, int]] = []
     start: int | None = None
     for i, line in enumerate(lines):
         if MIDSTREAM_END.match(line):
             if start is None:
                 raise UsageError(f"{where}:{i + 1}: '# END MIDSTREAM ONLY' without an opening "
                                  "'# MIDSTREAM ONLY' (pair the markers)")
-            end = i
-            while end + 1 < len(lines) and BANNER.match(lines[end + 1]):
-                end += 1
+            end = i + 1 if i + 1 < len(lines) and BANNER.match(lines[i + 1]) else i
             blocks.append((start, end))
             start = None
         elif MIDSTREAM_BEGIN.match(line):
             if start is not None:
-                raise UsageError(f"{where}:{i + 1}: '# MIDSTREAM ONLY' inside another block "
-                                 "(blocks cannot nest; close the first one)")
-            start = i
-            while start > 0 and BANNER.match(lines[start - 1]):
-                start -= 1
-                if blocks and start <= blocks[-1][1]:
-                    start += 1
-                    break
+                opened = next(n for n in range(start, i) if MIDSTREAM_BEGIN.match(lines[n]))
+                raise UsageError(f"{where}:{i + 1}: '# MIDSTREAM ONLY' inside the block opened "
+                                 f"at line {opened + 1} (blocks cannot nest; close the first one "
+                                 "with '# END MIDSTREAM ONLY')")
+            previous_end = blocks[-1][1] if blocks else -1
+            banner = i > 0 and i - 1 > previous_end and BANNER.match(lines[i - 1])
+            start = i - 1 if banner else i
     if start is not None:
         marker = next(i for i in range(start, len(lines)) if MIDSTREAM_BEGIN.match(lines[i]))
         raise UsageError(f"{where}:{marker + 1}: '# MIDSTREAM ONLY' is never closed by "
@@ -54,9 +55,51 @@ def _blocks(lines: list[str], where: str) -> list[tuple[int, int]]:
 
 
 def _instruction_end(lines: list[str], i: int) -> int:
-    while lines[i].rstrip("\r\n").endswith("\\") and i + 1 < len(lines):
-        i += 1
-    return i
+    """Last line of the instruction starting at ``i``; comment lines inside a continuation
+    do not end it (Docker drops them before joining the lines)."""
+    end = i
+    while lines[end].rstrip("\r\n").endswith("\\"):
+        nxt = end + 1
+        while nxt < len(lines) and COMMENT_OR_BLANK.match(lines[nxt]):
+            nxt += 1
+        if nxt >= len(lines):
+            break
+        end = nxt
+    return end
+
+
+def _sources(lines: list[str]) -> list[str]:
+    """The sources of a COPY/ADD given as its lines: flags and the destination left out."""
+    joined = " ".join(line.rstrip("\r\n").removesuffix("\\") for line in lines
+                      if not line.lstrip().startswith("#"))
+    rest = FLAGS.sub("", joined, count=1).strip()
+    try:
+        words = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
+    except ValueError:  # not valid JSON or shell words: plain words, as Docker falls back to
+        words = rest.split()
+    return [str(w) for w in words[:-1]]
+
+
+def _repo_copies(lines: list[str], drop: set[int], where: str) -> set[int]:
+    """Line indexes of the COPY/ADD instructions that copy .repo files, outside the blocks."""
+    found: set[int] = set()
+    i = 0
+    while i < len(lines):
+        if i in drop or not COPY.match(lines[i]):
+            i += 1
+            continue
+        end = _instruction_end(lines, i)
+        sources = _sources(lines[i:end + 1])
+        repos = [s for s in sources if REPO_FILE.search(s)]
+        if repos and len(repos) != len(sources):
+            raise UsageError(f"{where}:{i + 1}: copies .repo files together with other files "
+                             f"({', '.join(s for s in sources if s not in repos)}); give the "
+                             ".repo files their own COPY so that the downstream variant can "
+                             "drop it")
+        if repos:
+            found.update(range(i, end + 1))
+        i = end + 1
+    return found
 
 
 def dockerfile(text: str, where: str = "Dockerfile") -> str:
@@ -65,30 +108,41 @@ def dockerfile(text: str, where: str = "Dockerfile") -> str:
     drop: set[int] = set()
     for first, last in _blocks(lines, where):
         drop.update(range(first, last + 1))
-    i = 0
-    while i < len(lines):
-        if i not in drop and REPO_COPY.match(lines[i]):
-            end = _instruction_end(lines, i)
-            drop.update(range(i, end + 1))
-            i = end
-        i += 1
+    drop |= _repo_copies(lines, drop, where)
     return "".join(line for n, line in enumerate(lines) if n not in drop)
 
 
+def read(folder: Path, rel: str) -> str:
+    """The downstream Dockerfile of ``folder`` (``rel`` names it in messages)."""
+    path = folder / "Dockerfile"
+    if not path.is_file():
+        raise UsageError(f"{rel}/Dockerfile: missing")
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:  # keep CRLF as it is
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{rel}/Dockerfile: not UTF-8 text ({exc.reason})") from exc
+    return dockerfile(text, f"{rel}/Dockerfile")
+
+
 def build_context(folder: Path, output: Path, rel: str) -> None:
-    """Write a complete downstream build context at ``output`` (which must not exist)."""
+    """Write a complete downstream build context at ``output`` (new, or an empty folder)."""
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise UsageError(f"{output}: already exists and is not empty (choose a new --output)")
-    text = dockerfile((folder / "Dockerfile").read_text(encoding="utf-8"), f"{rel}/Dockerfile")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    full = output.resolve()
+    if full == folder.resolve() or folder.resolve() in full.parents:
+        raise UsageError(f"{output}: inside the image folder {rel} (choose a path outside it)")
+    text = read(folder, rel)
+    full.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{full.name}.", dir=full.parent))
     try:
         target = tmp / "context"
         shutil.copytree(folder, target, symlinks=True,
                         ignore=shutil.ignore_patterns("*.repo"))
-        (target / "Dockerfile").write_text(text, encoding="utf-8")
-        if output.exists():
-            output.rmdir()
-        os.replace(target, output)
+        with (target / "Dockerfile").open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        if full.exists():
+            full.rmdir()
+        target.replace(full)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
