@@ -437,3 +437,20 @@ def test_render_leaves_the_working_directory_alone(tmp_path: Path) -> None:
         template.render(REPO, tmp_path / "x", {"flavor": "tpu"}, head)
     assert Path.cwd() == before
     assert not (tmp_path / "x").exists()
+
+
+def test_copier_settings_need_no_network_and_keep_the_repo_out() -> None:
+    config = importlib.import_module("yaml").safe_load(
+        (REPO / "copier.yml").read_text(encoding="utf-8"))
+    assert config["_subdirectory"] == "template"
+    assert config["_answers_file"] == ANSWERS
+    assert {"copier.yml", ".git", "__pycache__"} <= set(config["_exclude"])
+    assert not {"_tasks", "_migrations", "_jinja_extensions", "_external_data"} & set(config)
+    assert (REPO / "template" / "{{ _copier_conf.answers_file }}.jinja").is_file()
+    questions = {k: v for k, v in config.items() if not k.startswith("_")}
+    assert questions["flavor"]["choices"] == ["cuda", "rocm", "cpu"]
+    for name in ("accel_tag", "accel_label", "folder_name", "dnf_suffix"):
+        assert questions[name]["when"] is False, f"{name} is computed, never asked"
+    for name in ("cuda_version", "rocm_version", "torch_version", "training_hub_version",
+                 "python_version", "release", "index_url", "base_image"):
+        assert "validator" in questions[name], name
