@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import check, discover
+from bumper import discover
 from bumper.config import Config
 from bumper.discover import ANSWERS, DOCKERFILE, INDEX_SEGMENT, LOCK, PYPROJECT, ImageDir
 from bumper.editors import answers, dockerfile, pyproject, repofile, requirements, tokens
@@ -233,16 +233,18 @@ def _leftovers(rel: str, files: dict[str, str], rw: Rewrite) -> list[tokens.Left
 
 
 def _loaded(config: Config, paths: list[Path]) -> list[ImageDir]:
-    images = [discover.load(config, path) for path in paths]
-    for image in images:
-        image.problems = check.check_image(image, config)  # kept as the "before" drift
-    return images
+    """The folders as their files say. Their drift (what the staging check may carry over)
+    is read by the apply step while uv locks, off the critical path."""
+    return [discover.load(config, path) for path in paths]
 
 
-def _readable(images: list[ImageDir]) -> list[ImageDir]:
+def _readable(images: list[ImageDir], config: Config) -> list[ImageDir]:
     for image in images:
         if image.stack is None:
-            first = str(image.problems[0]) if image.problems else "run bumper check"
+            from bumper import check  # only to say why
+
+            problems = check.check_image(image, config)
+            first = str(problems[0]) if problems else "run bumper check"
             raise UsageError(f"{image.rel}: cannot read its versions ({first})")
     return images
 
@@ -364,7 +366,7 @@ def newest(images: list[ImageDir], kind: str) -> ImageDir | None:
 
 def _sources(config: Config, req: MajorRequest, changes: dict[str, str]) -> list[ImageDir]:
     if req.sources:
-        return _readable(_loaded(config, discover.resolve(config, req.sources)))
+        return _readable(_loaded(config, discover.resolve(config, req.sources)), config)
     all_images = _loaded(config, discover.image_dirs(config))
     if changes.keys() - {"cuda", "rocm"}:
         kinds = ["cuda", "rocm", "cpu"]
@@ -483,7 +485,7 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
         warnings.append(f"{dst_rel}: --name {name} is not the name the naming scheme gives "
                         f"({config.naming.render(new_stack)}); bumper check will say so")
     folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
-                        index_url=index, relock=True, repins=repins, before=image.problems,
+                        index_url=index, relock=True, repins=repins, before=None,
                         leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
                         accepted=("name",) if chosen else ())
     return folder, warnings
@@ -497,7 +499,7 @@ def plan_minor(config: Config, req: MinorRequest) -> Plan:
     if not (req.base_image or req.index_url or sets or req.upgrade):
         raise UsageError("bumper minor needs a change: --base-image, --index-url, --set or "
                          "--upgrade")
-    images = _readable(_loaded(config, discover.resolve(config, req.dirs)))
+    images = _readable(_loaded(config, discover.resolve(config, req.dirs)), config)
     full, tag = _base_image_form(req.base_image, len(images))
     values = _Values(full, tag, req.index_url, sets, several=len(images) > 1)
     folders: list[FolderPlan] = []
@@ -550,4 +552,4 @@ def _minor_folder(image: ImageDir, req: MinorRequest, values: _Values,
         return None
     return FolderPlan(src_rel=image.rel, dst_rel=image.rel, old=_text_files(image.path), new=new,
                       rewrite=rw, index_url=index, relock=relock, upgrade=req.upgrade,
-                      repins=repins, before=image.problems)
+                      repins=repins, before=None)

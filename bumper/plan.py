@@ -6,19 +6,18 @@ then moves it into place and commits; on any failure the tree is as it was.
 
 from __future__ import annotations
 
-import difflib
-import filecmp
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import check, discover
+from bumper import discover
 from bumper.config import Config
 from bumper.editors import requirements
 from bumper.editors.tokens import Leftover, Rewrite, substitutions
@@ -57,7 +56,8 @@ class FolderPlan:
     upgrade: bool = False
     repins: list[Repin] = field(default_factory=list)
     leftovers: list[Leftover] = field(default_factory=list)
-    before: list[Finding] = field(default_factory=list)  # drift the source already had
+    # drift the source already had; None: read it from the source while uv locks
+    before: list[Finding] | None = field(default_factory=list)
     accepted: tuple[str, ...] = ()  # check rules the user chose to break (--name: "name")
 
     @property
@@ -92,6 +92,8 @@ class Plan:
 
 def render(plan: Plan) -> str:
     """The plan as unified diffs: a new folder as a diff against its source."""
+    import difflib
+
     chunks: list[str] = []
     for folder in plan.folders:
         if folder.is_new:
@@ -204,9 +206,12 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
 
     Nothing in the working tree changes until every step that can fail on its own (copy,
     edits, uv, checks) has passed in the staging folder; the swap and the commit then run
-    with interrupts held back, and undo themselves if git refuses.
+    with interrupts held back, and undo themselves if git refuses. While uv locks, a helper
+    thread does what does not need the lock (the sources' own drift, loading GitPython).
     """
-    git = _git(config) if commit else None
+    if commit and not (config.repo / ".git").exists():
+        raise UsageError(f"{config.repo}: not a git repository (run git init, or pass "
+                         "--no-commit)")
     if commit or (config.repo / ".git").exists():
         changed = dirty(config.repo, plan.paths)
         if changed:
@@ -217,10 +222,12 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
         staging = Staging(config)
         try:
             staged = [_stage(folder, config, staging) for folder in plan.folders]
-            if lock:
-                _lock(plan, staged)
+            with _Meanwhile(plan, config, commit) as meanwhile:
+                if lock:
+                    _lock(plan, staged)
+            git = meanwhile.git
             _repin(plan, staged)
-            carried, flagged, accepted = _verify(plan, staged, config, lock)
+            carried, flagged, accepted = _verify(plan, staged, config, lock, meanwhile.before)
             unchanged = _unchanged(plan, staged, config)
         except BaseException:
             staging.cleanup()
@@ -238,6 +245,46 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
         finally:
             staging.cleanup()
     return Applied(sha, not lock, carried, flagged, accepted, interrupt_deferred=bool(held))
+
+
+class _Meanwhile:
+    """Work that does not need the lock, done in a thread while uv runs: the drift each
+    source already has (what the staging check may carry over) and the git repository
+    (GitPython takes a while to import). Its errors are raised when the block ends."""
+
+    def __init__(self, plan: Plan, config: Config, commit: bool) -> None:
+        self._plan, self._config, self._commit = plan, config, commit
+        self.before: list[list[Finding]] = []
+        self.git: Git | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bumper-meanwhile")
+
+    def _run(self) -> None:
+        try:
+            self.before = [_before(folder, self._config) for folder in self._plan.folders]
+            if self._commit:
+                self.git = _git(self._config)
+        except BaseException as exc:  # handed to the main thread
+            self._error = exc
+
+    def __enter__(self) -> _Meanwhile:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._thread.join()
+        if kind is None and self._error is not None:
+            raise self._error
+
+
+def _before(folder: FolderPlan, config: Config) -> list[Finding]:
+    """The drift the folder's source already has (given by the planner, or read now)."""
+    if folder.before is not None:
+        return folder.before
+    from bumper import check  # in the helper thread: its import is off the critical path
+
+    return check.check_image(discover.load(config, config.repo / folder.src_rel), config)
 
 
 def _git(config: Config) -> Git:
@@ -276,6 +323,8 @@ def _unchanged(plan: Plan, staged: list[Path], config: Config) -> bool:
 def _same_tree(a: Path, b: Path) -> bool:
     def files(root: Path) -> list[str]:
         return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+    import filecmp
 
     names = files(a)
     if names != files(b):
@@ -319,22 +368,24 @@ def _key(finding: Finding) -> tuple[str, str, str]:
     return (finding.rule, Path(finding.path).name, finding.message)
 
 
-def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool
-            ) -> tuple[list[Finding], list[Finding], list[Finding]]:
+def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool,
+            befores: list[list[Finding]]) -> tuple[list[Finding], list[Finding], list[Finding]]:
     """Refuse findings the bump introduced; return the drift that was already there, the
     findings on leftover lines (an old token the bump reports instead of guessing at) and
     those the user asked for (a --name outside the naming scheme)."""
+    from bumper import check
+
     introduced: list[Finding] = []
     carried: list[Finding] = []
     flagged: list[Finding] = []
     accepted: list[Finding] = []
-    for folder, path in zip(plan.folders, staged, strict=True):
+    for folder, path, before in zip(plan.folders, staged, befores, strict=True):
         left = {(item.path, item.line) for item in folder.leftovers}
         image = discover.load(config, path)
         image.rel = folder.dst_rel
         subs = substitutions(folder.rewrite) if folder.rewrite else []
         expected = {(f.rule, Path(f.path).name, apply_tokens(f.message, subs))
-                    for f in folder.before}
+                    for f in before}
         for found in check.check_image(image, config):
             finding = Finding(found.path.replace(_rel(config, path), folder.dst_rel),
                               found.line, found.message, found.fix, found.rule)

@@ -342,3 +342,28 @@ def test_requirements_repin_replaces_the_pin_and_its_hashes_only() -> None:
                                "starlette==1.3.1 \\\n    --hash=sha256:dd\n")
     with pytest.raises(KeyError):
         requirements.repin(text, "missing", "1.0", [])
+
+
+# --- answers without PyYAML -----------------------------------------------------------------
+
+SCALAR_TEXT = st.one_of(
+    st.text(alphabet="0123456789.", min_size=1, max_size=8),
+    st.text(alphabet=string.ascii_letters + string.digits + "_.-:/@+", min_size=1,
+            max_size=30),
+    st.sampled_from(["13.0", "7.1.1", "3.12", "3.4-EA1", "true", "No", "~", "null", "0777",
+                     "0x1F", "1_000", "2025-01-01", "1:20", "+1", ".5", "1e5", "1.0e+5",
+                     "a:", "-x", ".inf", "2e4a2f2", "it's", "", " padded ", "two words"]),
+    st.text(max_size=20),
+)
+
+
+@PROPERTY
+@given(value=SCALAR_TEXT)
+def test_answers_write_and_read_scalars_as_pyyaml_does(value: str) -> None:
+    import yaml
+
+    dumped = yaml.safe_dump(value, default_flow_style=False, allow_unicode=True)
+    assert answers.scalar(value) == dumped.removesuffix("\n...\n").rstrip("\n")
+    text = f"# Copier's header\n_src_path: .\nkey: {answers.scalar(value)}\n"
+    loaded = yaml.safe_load(text)
+    assert answers.read(text) == {k: str(v) for k, v in loaded.items()}

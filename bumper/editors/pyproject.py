@@ -8,7 +8,6 @@ import tomllib
 from typing import Any
 
 import tomlkit
-from packaging.requirements import InvalidRequirement, Requirement
 
 from bumper.editors.tokens import Rewrite, apply, substitutions
 from bumper.formats.requirements import canonical
@@ -30,6 +29,8 @@ def _repin(dep: str, project: str, old: str, new: str) -> str:
 
 def replace_requirement(dep: str, requirement: str) -> str:
     """``dep`` with the version part of ``requirement``; ``dep``'s extras and marker kept."""
+    from packaging.requirements import Requirement  # only for --set: keep it off the bump path
+
     old, new = Requirement(dep), Requirement(requirement)
     extras = new.extras or old.extras
     text = new.name if canonical(new.name) != canonical(old.name) else NAME.match(dep)["name"]  # type: ignore[index]
@@ -96,6 +97,8 @@ def _rewrite_deps(deps: Any, rw: Rewrite, requirements: tuple[str, ...]) -> None
         new = _repin(new, "training-hub", rw.old.training_hub, rw.new.training_hub)
         match = NAME.match(new)
         if match and canonical(match["name"]) in wanted:
+            from packaging.requirements import InvalidRequirement
+
             with contextlib.suppress(InvalidRequirement):  # a broken dep is check's to report
                 new = replace_requirement(new, wanted[canonical(match["name"])])
         if new != dep:
