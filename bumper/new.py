@@ -193,7 +193,11 @@ def template_update(config: Config, paths: list[Path], *, explicit: bool = True
                 results.append(Updated(rel, "skipped (no .copier-answers.yml)"))
                 continue
             raise UsageError(f"{rel}: no .copier-answers.yml (not made by the template)")
-        if not changed_between(config.repo, recorded, head, TEMPLATE_PATHS):
+        try:
+            changed = changed_between(config.repo, recorded, head, TEMPLATE_PATHS)
+        except UsageError as exc:
+            raise UsageError(f"{rel}: {exc.message}") from exc
+        if not changed:
             results.append(Updated(rel, "up to date"))
             continue
         dirty = git.dirty([rel])

@@ -454,3 +454,19 @@ def test_copier_settings_need_no_network_and_keep_the_repo_out() -> None:
     for name in ("cuda_version", "rocm_version", "torch_version", "training_hub_version",
                  "python_version", "release", "index_url", "base_image"):
         assert "validator" in questions[name], name
+
+
+def test_template_update_names_the_folder_whose_commit_is_missing(repo: Path, uv_cache: Path
+                                                                 ) -> None:
+    """What a `copier update` on a dirty tree leaves: a throwaway commit in _commit."""
+    answers = repo / IMAGES / CUDA / ANSWERS
+    text = answers.read_text(encoding="utf-8")
+    answers.write_text(re.sub(r"_commit: \S+", "_commit: deadbee", text), encoding="utf-8")
+    _commit(repo, "a commit that is nowhere", IMAGES)
+    proc = bumper(repo, "template-update", environ=env(None, uv_cache))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"bumper: error: {IMAGES}/{CUDA}: template commit deadbee is "
+                               "not in this repository")
+    assert git(repo, "status", "--porcelain") == ""
