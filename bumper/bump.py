@@ -440,9 +440,8 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
     else:
         subject = (f"major: {describe_change(stacks[0][1], stacks[0][2])} "
                    f"({len(folders)} folders)")
-    body = [f"- {line}" for line in details]
-    for folder in folders:
-        body.append(f"  {Path(folder.dst_rel).name}: {_edits(folder)}")
+    body = [line for detail, folder in zip(details, folders, strict=True)
+            for line in (f"- {detail}", f"  {_edits(folder)}")]
     body += [f"- retire {rel}" for rel in removals]
     return Plan("major", folders, subject, body, removals, warnings)
 
@@ -450,9 +449,9 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
 def _edits(folder: FolderPlan) -> str:
     """The files a folder's bump edits, in one line for the commit body."""
     parts = [f"edit {', '.join(sorted(folder.new))}" if folder.new else "no file edits"]
-    if folder.relock:
-        parts.append(f"{'upgrade' if folder.upgrade else 'relock'} {LOCK}")
-    parts += [f"pin {pin.name}=={pin.version}" for pin in folder.repins]
+    if folder.upgrade:
+        parts.append(f"upgrade {LOCK}")
+    parts += [f"pin {pin.name}=={pin.version} in {LOCK}" for pin in folder.repins]
     return "; ".join(parts)
 
 
@@ -516,8 +515,8 @@ def plan_minor(config: Config, req: MinorRequest) -> Plan:
         subject = f"minor: {_minor_summary(folders[0], req, several=True)} ({len(folders)} folders)"
     else:
         subject = "minor: no change"
-    body = [f"- {line}" for line in details]
-    body += [f"  {Path(folder.dst_rel).name}: {_edits(folder)}" for folder in folders]
+    body = [line for detail, folder in zip(details, folders, strict=True)
+            for line in (f"- {detail}", f"  {_edits(folder)}")]
     return Plan("minor", folders, subject, body)
 
 

@@ -82,8 +82,15 @@ class Plan:
     def leftovers(self) -> list[Leftover]:
         return [item for folder in self.folders for item in folder.leftovers]
 
-    def message(self) -> str:
+    def message(self, locked: bool = True) -> str:
+        """The commit message: subject, what changed per folder, locks, leftovers."""
         body = list(self.details)
+        relocked = [f for f in self.folders if f.relock]
+        if relocked and locked:
+            body += ["", "Locked with uv: " + ", ".join(f"{f.dst_rel}/{LOCK}" for f in relocked)]
+        elif relocked:
+            body += ["", "Lock not regenerated (--no-lock): " + "; ".join(
+                f"run bumper lock {f.dst_rel}" for f in relocked)]
         if self.leftovers:
             body += ["", "Leftovers to review (old version tokens the bump did not rewrite):"]
             body += [f"  {item}" for item in self.leftovers]
@@ -238,7 +245,7 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
     with _interrupts_deferred() as held:
         try:
             _swap(plan, staged, config, staging)
-            sha = git.commit(plan.paths, plan.message()) if git is not None else None
+            sha = git.commit(plan.paths, plan.message(lock)) if git is not None else None
         except BaseException:
             staging.rollback()
             raise

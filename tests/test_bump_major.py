@@ -120,6 +120,10 @@ def test_major_cuda_makes_one_rewritten_locked_committed_folder(repo: Repo) -> N
     assert f"{IMAGES}/{NEW_CUDA}/requirements.txt" in changed
     subject = repo.git("log", "-1", "--format=%s").strip()
     assert subject == f"major: {CUDA} -> {NEW_CUDA} (CUDA 13.0 -> 12.8)"
+    body = repo.git("log", "-1", "--format=%b")
+    assert f"Locked with uv: {IMAGES}/{NEW_CUDA}/requirements.txt" in body
+    assert "edit .copier-answers.yml, Dockerfile, cuda.repo, pyproject.toml" in body
+    assert all(item in body for item in reported)
     assert repo.status() == ""
     assert repo.read(CUDA, "requirements.txt") == old_lock
 
@@ -356,6 +360,8 @@ def test_major_no_lock_reports_the_stale_lock_once(repo: Repo) -> None:
     lock = repo.read(NEW_CUDA, "requirements.txt")
     assert lock.splitlines()[0] == f"--index-url={public_index('cuda12.8-ubi9')}"
     assert lock_pins(lock) == lock_pins(repo.read(CUDA, "requirements.txt"))
+    body = repo.git("log", "-1", "--format=%b")
+    assert f"Lock not regenerated (--no-lock): run bumper lock {IMAGES}/{NEW_CUDA}" in body
 
 
 def test_major_retire_removes_the_old_folder_in_the_same_commit(repo: Repo) -> None:
