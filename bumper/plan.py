@@ -220,7 +220,7 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
         raise UsageError(f"{config.repo}: not a git repository (run git init, or pass "
                          "--no-commit)")
     if commit or (config.repo / ".git").exists():
-        changed = dirty(config.repo, plan.paths)
+        changed = dirty(config.repo, _inputs_and_outputs(plan))
         if changed:
             raise UsageError(f"{changed[0]}: has uncommitted changes; commit or stash them "
                              f"first ({len(changed)} path{'s' if len(changed) != 1 else ''} of "
@@ -252,6 +252,16 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
         finally:
             staging.cleanup()
     return Applied(sha, not lock, carried, flagged, accepted, interrupt_deferred=bool(held))
+
+
+def _inputs_and_outputs(plan: Plan) -> list[str]:
+    """Every path of the plan, and the folders it copies from: an uncommitted change in a
+    source would flow into the new folder and its commit unseen."""
+    paths = list(plan.paths)
+    for folder in plan.folders:
+        if folder.is_new and not Path(folder.src_rel).is_absolute():
+            paths.append(folder.src_rel)
+    return list(dict.fromkeys(paths))
 
 
 class _Meanwhile:
@@ -312,6 +322,9 @@ def _stage(folder: FolderPlan, config: Config, staging: Staging) -> Path:
 def _swap(plan: Plan, staged: list[Path], config: Config, staging: Staging) -> None:
     for folder, path in zip(plan.folders, staged, strict=True):
         dst = config.repo / folder.dst_rel
+        if folder.is_new and (dst.exists() or dst.is_symlink()):
+            raise UsageError(f"{folder.dst_rel}: appeared while the bump ran (another bump?); "
+                             "nothing was changed")
         if dst.exists():
             staging.move(dst, staging.root / "old" / folder.dst_rel.replace("/", "__"))
         staging.move(path, dst)

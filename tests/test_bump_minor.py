@@ -248,3 +248,32 @@ def test_minor_json_output(repo: Repo) -> None:
     folders = transitive["folders"]
     assert isinstance(folders, list)
     assert folders[0]["repins"] == ["starlette==1.3.1"]
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def test_credentials_reach_uv_and_the_index_but_no_file_or_message(faulty_repo: Repo) -> None:
+    repo = faulty_repo
+    assert repo.index is not None
+    repo.index.auth = ("robot", "s3cr3t-t0ken")
+    public = "https://packages.example.com/api/pypi/public-rhai/rhoai/3.4/cpu-ubi9/simple/"
+    secret_url = public.replace("https://", "https://robot:s3cr3t-t0ken@")
+    before, head = repo.snapshot(), repo.head()
+    denied = repo.bumper("minor", CPU, "--index-url", public, "--yes")
+    assert denied.code == 3, str(denied)
+    repo.assert_untouched(before, head)
+
+    run = repo.ok("minor", CPU, "--index-url", secret_url, "--yes")
+
+    assert any(user == "robot" for _, _, user in repo.index.requests_log)
+    assert repo.read(CPU, "requirements.txt").splitlines()[0] == f"--index-url={public}"
+    assert f'index-url = "{public}"' in repo.read(CPU, "pyproject.toml")
+    leaks = [name for name, data in repo.snapshot().items() if b"s3cr3t" in data]
+    assert leaks == []
+    assert "s3cr3t" not in run.out + run.err
+    assert "s3cr3t" not in repo.git("log", "-p", "-1")
+    dry = repo.ok("minor", CPU, "--index-url", secret_url.replace("/3.4/", "/3.5/"),
+                  "--dry-run")
+    assert "s3cr3t" not in dry.out + dry.err
+    assert "/3.5/cpu-ubi9/simple/" in dry.out
