@@ -325,11 +325,7 @@ def downstream(ctx: Context, folder: str, output: Path | None) -> None:
     path = discover.resolve(config, (folder,))[0]
     rel = discover.load(config, path).rel
     if output is None:
-        dockerfile = path / "Dockerfile"
-        if not dockerfile.is_file():
-            raise UsageError(f"{rel}/Dockerfile: missing")
-        click.echo(variant.dockerfile(dockerfile.read_text(encoding="utf-8"), f"{rel}/Dockerfile"),
-                   nl=False)
+        click.echo(variant.read(path, rel), nl=False)
         return
     variant.build_context(path, output, rel)
     click.echo(f"downstream build context of {rel} written to {output}", err=True)
@@ -365,7 +361,7 @@ def completion(shell: str, install: bool) -> None:
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except BumperError as exc:
         click.echo(f"bumper: error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
@@ -386,3 +382,5 @@ def main() -> None:
         click.echo(f"bumper: internal error: {type(exc).__name__}: {exc} "
                    "(rerun with -v for the traceback and report it)", err=True)
         sys.exit(EXIT_INTERNAL)
+    if isinstance(code, int) and code:  # ctx.exit(code) returns it without standalone mode
+        sys.exit(code)

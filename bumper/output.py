@@ -74,28 +74,11 @@ def plan_payload(plan: Any, *, dry_run: bool, applied: Any) -> dict[str, object]
 def colorize_diff(text: str, color: bool) -> str:
     if not color:
         return text
+    styles = (("+++", {"bold": True}), ("---", {"bold": True}), ("+", {"fg": "green"}),
+              ("-", {"fg": "red"}), ("@@", {"fg": "cyan"}))
     out = []
     for line in text.splitlines(keepends=True):
-        if line.startswith(("+++", "---")):
-            out.append(click.style(line, bold=True))
-        elif line.startswith("+"):
-            out.append(click.style(line, fg="green"))
-        elif line.startswith("-"):
-            out.append(click.style(line, fg="red"))
-        elif line.startswith("@@"):
-            out.append(click.style(line, fg="cyan"))
-        else:
-            out.append(line)
+        body = line.rstrip("\n")
+        style = next((kw for prefix, kw in styles if body.startswith(prefix)), None)
+        out.append((click.style(body, **style) if style else body) + line[len(body):])
     return "".join(out)
-
-
-def template_results(fmt: str, results: Sequence[Any]) -> None:
-    if fmt == "json":
-        emit_json({"command": "template-update", "ok": not any(r.conflicts for r in results),
-                   "folders": [{"path": r.rel, "state": r.state, "conflicts": list(r.conflicts)}
-                               for r in results]})
-        return
-    for result in results:
-        click.echo(f"{result.rel}: {result.state}")
-        for path in result.conflicts:
-            click.echo(f"{path}: conflict (resolve the markers or the .rej file, then commit)")

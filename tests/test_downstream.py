@@ -208,8 +208,6 @@ def test_crlf_dockerfile_stays_crlf_in_the_build_context(examples: Path, tmp_pat
     assert (out / "Dockerfile").read_bytes() == expected.replace("\n", "\r\n").encode()
 
 
-@pytest.mark.xfail(strict=True, reason="bumper/cli.py reads the Dockerfile with read_text "
-                   "(universal newlines): it should print downstream.read(path, rel)")
 def test_crlf_dockerfile_printed_as_crlf(examples: Path) -> None:
     dockerfile = path(examples, f"{CUDA}/Dockerfile")
     dockerfile.write_bytes(dockerfile.read_bytes().replace(b"\n", b"\r\n"))

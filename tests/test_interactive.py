@@ -238,8 +238,6 @@ def test_ctrl_c_writes_nothing(repo: Path, index_server: IndexServer, stop_at: s
     assert tree(repo) == before
 
 
-@pytest.mark.xfail(strict=True, reason="bumper/cli.py main() ignores the 2 that click's "
-                   "cli.main(standalone_mode=False) returns for ctx.exit(2): exits 0")
 def test_no_terminal_prints_usage_and_exits_2(repo: Path) -> None:
     result = subprocess.run([str(BUMPER)], cwd=repo, stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=60, check=False)
