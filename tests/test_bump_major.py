@@ -455,3 +455,21 @@ def test_torch_bump_reports_a_triton_pin_of_the_old_torch(repo: Repo) -> None:
     new = "th05-cuda130-torch210-py312"
     assert any(item.startswith(f"{IMAGES}/{new}/pyproject.toml:") and "triton==3.5.1" in item
                for item in leftover_lines(run.out))
+
+
+def test_an_index_url_without_accelerator_needs_index_url(repo: Repo) -> None:
+    old = public_index("cuda13.0-ubi9")
+    mirror = "https://mirror.example.com/simple/"
+    for name in ("Dockerfile", "pyproject.toml", "requirements.txt", ".copier-answers.yml"):
+        repo.write(CUDA, name, repo.read(CUDA, name).replace(old, mirror))
+    repo.commit_all("cuda: a mirror without an accelerator segment")
+    before, head = repo.snapshot(), repo.head()
+    run = repo.fails(2, "major", "--cuda", "12.8", "--yes")
+    assert "cannot derive the new index URL" in run.err and "--index-url" in run.err
+    repo.assert_untouched(before, head)
+    new = "https://mirror.example.com/cuda12.8/simple/"
+    repo.ok("major", "--cuda", "12.8", "--index-url", new, "--no-lock", "--yes")
+    assert f'index-url = "{new}"' in repo.read(NEW_CUDA, "pyproject.toml")
+    # a URL that names another accelerator than the new folder's is refused
+    run = repo.fails(2, "major", "--cuda", "12.9", "--index-url", public_index("cuda13.0-ubi9"))
+    assert "names cuda13.0" in run.err
