@@ -82,3 +82,15 @@ def colorize_diff(text: str, color: bool) -> str:
         style = next((kw for prefix, kw in styles if body.startswith(prefix)), None)
         out.append((click.style(body, **style) if style else body) + line[len(body):])
     return "".join(out)
+
+
+def template_results(fmt: str, results: Sequence[Any]) -> None:
+    if fmt == "json":
+        emit_json({"command": "template-update", "ok": not any(r.conflicts for r in results),
+                   "folders": [{"path": r.rel, "state": r.state, "conflicts": list(r.conflicts)}
+                               for r in results]})
+        return
+    for result in results:
+        click.echo(f"{result.rel}: {result.state}")
+        for path in result.conflicts:
+            click.echo(f"{path}: conflict (resolve the markers or the .rej file, then commit)")
