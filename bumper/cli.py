@@ -306,7 +306,7 @@ def template_update(ctx: Context, dirs: tuple[str, ...]) -> None:
     from bumper import discover, new, output
 
     config = ctx.config()
-    results = new.template_update(config, discover.resolve(config, dirs))
+    results = new.template_update(config, discover.resolve(config, dirs), explicit=bool(dirs))
     output.template_results(ctx.format, results)
     sys.exit(1 if any(r.conflicts for r in results) else 0)
 

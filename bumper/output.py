@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -59,7 +60,8 @@ def plan_payload(plan: Any, *, dry_run: bool, applied: Any) -> dict[str, object]
         "command": plan.kind,
         "dry_run": dry_run,
         "subject": plan.subject,
-        "folders": [{"from": f.src_rel, "to": f.dst_rel, "new": f.is_new,
+        "folders": [{"from": "template" if Path(f.src_rel).is_absolute() else f.src_rel,
+                     "to": f.dst_rel, "new": f.is_new,
                      "files_changed": sorted(f.new), "relock": f.relock,
                      "repins": [f"{p.name}=={p.version}" for p in f.repins]}
                     for f in plan.folders],
