@@ -200,8 +200,12 @@ def _dockerfile_accel(image: ImageDir, accel: Accel) -> Iterator[Finding]:
 
 def _base_image_accel(where: str, ref: str, line: int, accel: Accel) -> Iterator[Finding]:
     """A base image that names an accelerator must name the image's (and its version)."""
-    for match in ACCEL_TOKEN.finditer(ref.lower()):
+    name = ref.lower()
+    for match in ACCEL_TOKEN.finditer(name):
         kind, written = match["kind"], match["v"]
+        tagged = written and name[match.end("kind")] == ":"
+        if tagged and match.start() > 0 and name[match.start() - 1] != "/":
+            written = None  # custom-cuda:1.2.3 is that image's own version, not CUDA's
         if kind != accel.kind:
             yield Finding(where, line, f"base image {ref} is a {kind} image, the image is "
                           f"{accel.label}", f"use a {accel.kind} base image", "accel")
