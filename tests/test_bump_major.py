@@ -340,7 +340,7 @@ def test_major_dry_run_writes_nothing_and_prints_every_edit(repo: Repo) -> None:
         assert f"\n{line}\n" in out, line
     assert "  copy LICENSE.md unchanged" in out
     assert f"relock {IMAGES}/{NEW_CUDA}/requirements.txt with uv" in out
-    assert 'NVIDIA_REQUIRE_CUDA="cuda>=13.0"' in out  # the leftover, shown too
+    assert '+    NVIDIA_REQUIRE_CUDA="cuda>=12.8" \\\n' in out
     # every changed line of the dry run is what the real run then writes
     repo.ok("major", "--cuda", "12.8", "--no-lock", "--yes")
     docker = repo.read(NEW_CUDA, "Dockerfile").splitlines()
@@ -420,8 +420,7 @@ def test_major_json_output_has_the_documented_keys(repo: Repo) -> None:
 
 def test_leftovers_are_reported_with_path_and_line(repo: Repo) -> None:
     docker = repo.read(CUDA, "Dockerfile")
-    docker = docker.replace("COPY cuda.repo",
-                            'ENV NVIDIA_REQUIRE_CUDA="cuda>=13.0"\n\nCOPY cuda.repo')
+    docker = docker.replace("COPY cuda.repo", "ENV CUDA_VERSION=13.0.1\n\nCOPY cuda.repo")
     docker = docker.replace("        rdma-core \\\n",
                             "        libnccl-2.28.7-1+cuda13.3 \\\n        rdma-core \\\n")
     repo.write(CUDA, "Dockerfile", docker)
@@ -430,18 +429,19 @@ def test_leftovers_are_reported_with_path_and_line(repo: Repo) -> None:
     run = repo.ok("major", "--cuda", "12.8", "--yes")
 
     new = repo.read(NEW_CUDA, "Dockerfile").splitlines()
-    env_line = new.index('ENV NVIDIA_REQUIRE_CUDA="cuda>=13.0"') + 1
+    env_line = new.index("ENV CUDA_VERSION=13.0.1") + 1
     nccl_line = new.index("        libnccl-2.28.7-1+cuda13.3 \\") + 1
     where = f"{IMAGES}/{NEW_CUDA}/Dockerfile"
     reported = leftover_lines(run.out)
-    assert f'{where}:{env_line}: ENV NVIDIA_REQUIRE_CUDA="cuda>=13.0"' in reported
+    assert f"{where}:{env_line}: ENV CUDA_VERSION=13.0.1" in reported
     assert f"{where}:{nccl_line}: libnccl-2.28.7-1+cuda13.3 \\" in reported
     # the NCCL build the check flags is a leftover for a human, not a reason to refuse
     assert f"{where}:{nccl_line}: NCCL build +cuda13.3" in run.err
     body = repo.git("log", "-1", "--format=%b")
-    assert f"{where}:{env_line}: ENV NVIDIA_REQUIRE_CUDA" in body
+    assert f"{where}:{env_line}: ENV CUDA_VERSION=13.0.1" in body
     # what was rewritten is not reported
-    assert not any("cuda-nvcc" in item for item in reported)
+    assert not any("cuda-nvcc" in item or "NVIDIA_REQUIRE_CUDA" in item for item in reported)
+    assert '    NVIDIA_REQUIRE_CUDA="cuda>=12.8" \\\n' in repo.read(NEW_CUDA, "Dockerfile")
 
 
 def test_torch_bump_reports_a_triton_pin_of_the_old_torch(repo: Repo) -> None:

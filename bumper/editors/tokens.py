@@ -56,6 +56,8 @@ def substitutions(rw: Rewrite) -> list[Sub]:
         if oa.kind == "cuda":
             _sub(subs, r"(?<=CUDA ){}(?![0-9])", oa.version, na.version)
             _sub(subs, r"(?<=cuda){}(?![0-9])", oa.version, na.version)
+            # NVIDIA_REQUIRE_CUDA="cuda>=13.0": the image's own CUDA requirement
+            _sub(subs, r"(?:(?<=cuda>=)|(?<=cuda==)){}(?![0-9.])", oa.version, na.version)
             _sub(subs, r"(?<=[a-z]-){}(?![0-9])", oa.version.replace(".", "-"),
                  na.version.replace(".", "-"))
         else:
