@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -42,7 +43,7 @@ FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
 FOREIGN_ENV = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
                "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
 # uv is mostly waiting on the index, not on a core: a few more jobs than cores pay off.
-JOBS_PER_CORE = 2
+JOBS_PER_CORE = 4
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -66,6 +67,29 @@ def uv_bin() -> str:
     import uv  # only locking needs it
 
     return str(uv.find_uv_bin())
+
+
+@functools.cache
+def build_python(version: str) -> str | None:
+    """The interpreter uv builds with (only sdists need one), found once per run.
+
+    Left to itself, every `uv pip compile` searches PATH for a Python of the target
+    version and queries each candidate (about a second where pyenv shims stand in for
+    missing versions). Asked once here: the target version when the machine has it, else
+    bumper's own interpreter, as uv would fall back to one. None when UV_PYTHON decides.
+    """
+    if os.environ.get("UV_PYTHON"):
+        return None
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    try:
+        found = subprocess.run([uv_bin(), "python", "find", version], env=uv_env(None),
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return sys.executable
+    path = found.stdout.strip() if found.returncode == 0 else ""
+    return path if path and Path(path).exists() else sys.executable
 
 
 def uv_env(netrc: Path | None) -> dict[str, str]:
@@ -104,6 +128,9 @@ def command(job: LockJob, output: Path) -> list[str]:
            f"--index-url={job.index.request_url()}", "-o", str(output),
            "--custom-compile-command", f"bumper lock {job.rel}",
            "--no-config", "--quiet"]
+    python = build_python(job.python)
+    if python:
+        cmd.append(f"--python={python}")
     if job.upgrade:
         cmd.append("--upgrade")
     cmd.extend(f"--upgrade-package={name}" for name in job.upgrade_packages)
@@ -264,6 +291,8 @@ def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> li
     uv_bin()
     if not jobs:
         return []
+    for version in dict.fromkeys(job.python for job in jobs):
+        build_python(version)  # once, before the threads
     batch = _Batch()
     if len(jobs) == 1:
         text = compile_lock(jobs[0], batch)
