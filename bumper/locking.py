@@ -31,14 +31,21 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
     """Lock every folder (concurrently); write the locks that changed when ``write``."""
     jobs = [lock.job_for(image, upgrade=upgrade, upgrade_packages=packages) for image in images]
 
-    def report(done: int, total: int) -> None:
-        if progress:
-            sys.stderr.write(f"\rlocking: {done}/{total} folders")
-            sys.stderr.flush()
+    shown = False
 
-    texts = lock.run_jobs(jobs, on_done=report)
-    if progress and len(jobs) > 1:
-        sys.stderr.write("\n")
+    def report(done: int, total: int) -> None:
+        nonlocal shown
+        if progress:
+            sys.stderr.write(f"\rlocking: {done}/{total} folder{'s' if total != 1 else ''}")
+            sys.stderr.flush()
+            shown = True
+
+    try:
+        texts = lock.run_jobs(jobs, on_done=report)
+    finally:
+        if shown:  # end the progress line, also when a lock failed
+            sys.stderr.write("\n")
+            sys.stderr.flush()
     results = []
     for image, new in zip(images, texts, strict=True):
         old = image.texts.get(LOCK, "")
