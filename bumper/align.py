@@ -27,7 +27,7 @@ from bumper.urls import strip_userinfo, with_env_credentials
 
 T = TypeVar("T")
 R = TypeVar("R")
-WORKERS = 32  # requests in flight per command; the client pool holds more connections
+WORKERS = 32  # requests in flight per command (index.POOL keeps as many connections open)
 
 
 class _SkippedError(Exception):
