@@ -25,15 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from localindex import handler  # noqa: E402
 from localindex.server import IndexServer  # noqa: E402
 from localindex.wheels import build, load_manifest  # noqa: E402
-
-# The local index writes a response's headers and body in two sends; with Nagle's algorithm
-# on, the body waits for the client's delayed ACK (~40 ms on Linux), which would add 40 ms
-# of latency per request on top of the 20 ms this bench means to add. Off, as a real index
-# (or localindex, once it sets this itself) has it.
-handler.Handler.disable_nagle_algorithm = True
 
 INDEX = "bench-ubi9"
 FOLDER = "th05-cpu-torch291-py312"

@@ -33,12 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from localindex import handler  # noqa: E402
 from localindex.server import IndexServer  # noqa: E402
 from localindex.wheels import ensure_built  # noqa: E402
-
-# See bench/index_missing.py: no 40 ms delayed-ACK stall per response from the local index.
-handler.Handler.disable_nagle_algorithm = True
 
 IMAGES = "images/universal/training"
 EXAMPLES = ("th05-cpu-torch291-py312", "th05-cuda130-torch291-py312",

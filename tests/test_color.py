@@ -111,8 +111,6 @@ def test_lock_progress_on_a_terminal_only(examples: Path, index_server: IndexSer
     assert "locking" not in result.stdout + result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="bumper/locking.py ends the progress line only for "
-                   "several folders: 'locking: 1/1 folders' runs into the next line")
 def test_lock_progress_of_one_folder_ends_its_line(examples: Path,
                                                    index_server: IndexServer) -> None:
     status, text = on_pty(examples, environment(index_server), "lock", CPU)
