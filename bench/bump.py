@@ -82,7 +82,8 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return took
 
 
-def uv_job(root: Path, work: Path, index: IndexServer) -> tuple[list[str], Path, Callable[[], None]]:
+def uv_job(root: Path, work: Path,
+           index: IndexServer) -> tuple[list[str], Path, Callable[[], None]]:
     """The compile bumper runs for the new folder, on a copy of the source folder."""
     folder = work / "uv-folder"
     shutil.copytree(root / IMAGES / SOURCE, folder)
