@@ -69,27 +69,15 @@ def uv_bin() -> str:
     return str(uv.find_uv_bin())
 
 
-@functools.cache
-def build_python(version: str) -> str | None:
-    """The interpreter uv builds with (only sdists need one), found once per run.
+def build_python() -> str | None:
+    """The interpreter uv builds sdists with: bumper's own, unless UV_PYTHON says otherwise.
 
-    Left to itself, every `uv pip compile` searches PATH for a Python of the target
-    version and queries each candidate (about a second where pyenv shims stand in for
-    missing versions). Asked once here: the target version when the machine has it, else
-    bumper's own interpreter, as uv would fall back to one. None when UV_PYTHON decides.
+    The lock itself is resolved for ``--python-version`` whatever the interpreter;
+    left to itself, every `uv pip compile` would search PATH for a Python of that
+    version and query each candidate (about a second where pyenv shims stand in for
+    missing versions).
     """
-    if os.environ.get("UV_PYTHON"):
-        return None
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
-        return sys.executable
-    try:
-        found = subprocess.run([uv_bin(), "python", "find", version], env=uv_env(None),
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return sys.executable
-    path = found.stdout.strip() if found.returncode == 0 else ""
-    return path if path and Path(path).exists() else sys.executable
+    return None if os.environ.get("UV_PYTHON") else sys.executable
 
 
 def uv_env(netrc: Path | None) -> dict[str, str]:
@@ -128,7 +116,7 @@ def command(job: LockJob, output: Path) -> list[str]:
            f"--index-url={job.index.request_url()}", "-o", str(output),
            "--custom-compile-command", f"bumper lock {job.rel}",
            "--no-config", "--quiet"]
-    python = build_python(job.python)
+    python = build_python()
     if python:
         cmd.append(f"--python={python}")
     if job.upgrade:
@@ -225,6 +213,8 @@ def _run(cmd: list[str], job: LockJob, netrc: Path | None, batch: _Batch) -> Non
     if proc.returncode != 0:
         if batch.cancelled:
             raise ExternalError(f"uv for {job.rel}: stopped (another lock failed)")
+        if proc.returncode < 0:
+            raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
         raise ExternalError(f"uv could not lock {job.rel}: {_reason(stderr, job)}")
 
 
@@ -291,8 +281,6 @@ def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> li
     uv_bin()
     if not jobs:
         return []
-    for version in dict.fromkeys(job.python for job in jobs):
-        build_python(version)  # once, before the threads
     batch = _Batch()
     if len(jobs) == 1:
         text = compile_lock(jobs[0], batch)

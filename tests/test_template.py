@@ -262,12 +262,7 @@ def _folder_matches_its_answers(case: Bumped, tmp_path: Path) -> None:
 
 
 def test_bumped_folder_is_what_the_template_renders_from_its_answers(
-        bumped: Bumped, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    if "cuda-12.8" in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(
-            reason="bumper major leaves NVIDIA_REQUIRE_CUDA=\"cuda>=13.0\" in the Dockerfile "
-                   "(reported as a leftover, not rewritten); the template renders cuda>=12.8",
-            strict=True))
+        bumped: Bumped, tmp_path: Path) -> None:
     _folder_matches_its_answers(bumped, tmp_path)
 
 
