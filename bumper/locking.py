@@ -50,7 +50,9 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
     for image, new in zip(images, texts, strict=True):
         old = image.texts.get(LOCK, "")
         changed = lock.comparable(old) != lock.comparable(new)
-        if write and new != old:
+        # A lock whose only change would be comment lines (uv's "# via" notes, the
+        # header) is left alone: a scheduled refresh then opens no empty pull request.
+        if write and (changed or not old.strip()):
             atomic_write(Path(image.path) / LOCK, new)
         diff = _diff(old, new, image.rel) if changed else ""
         results.append(LockResult(image.rel, changed, diff))
