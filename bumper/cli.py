@@ -96,9 +96,12 @@ def pass_ctx(func: Any) -> Any:
 def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose: int) -> None:
     """Safe minor and major version bumps for versioned container image folders.
 
+    Run without a command on a terminal to be asked what changes.
+
     \b
-    Exit codes: 0 done or nothing to do; 1 check found problems;
-    2 usage or input error; 3 external failure (index, uv, git); 130 interrupted.
+    Exit codes: 0 done or nothing to do; 1 problems found (check, lock --check,
+    index missing, align); 2 usage or input error; 3 external failure (index,
+    uv, git); 4 internal error; 130 interrupted.
     """
     import os
 
