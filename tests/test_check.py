@@ -666,7 +666,7 @@ def test_broken_folder_gives_findings_not_a_traceback(examples: Path, breaker: o
     ("[tool.bumper]\nnaming = 3\n", ["check"],
      "pyproject.toml [tool.bumper]: images-root and naming must be strings"),
     ("[tool.bumper]\nnamig = 'x'\n", ["check"],
-     "pyproject.toml [tool.bumper]: unknown key 'namig' (known: images-root, naming)"),
+     "pyproject.toml [tool.bumper]: unknown key 'namig' (known: companions, images-root, naming)"),
     ("[tool.bumper\n", ["check"], "pyproject.toml: cannot read settings: Expected ']' at the end "
      "of a table declaration (at line 1, column 13) (fix the TOML)"),
     ('[tool.bumper]\nimages-root = "nowhere"\n', ["check"],
