@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import discover
+from bumper import companions, discover
 from bumper.config import Config
 from bumper.discover import ANSWERS, DOCKERFILE, INDEX_SEGMENT, LOCK, PYPROJECT, ImageDir
 from bumper.editors import answers, dockerfile, pyproject, repofile, requirements, tokens
@@ -435,6 +435,9 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
             details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
                            f"({describe_change(old, new)})")
     removals = [image.rel for image in sources] if req.retire else []
+    files, notes = companions.plan_edits(
+        config, [folder.rewrite for folder in folders if folder.rewrite], retire=req.retire)
+    warnings.extend(notes)
     if len(folders) == 1:
         subject = f"major: {details[0]}"
     else:
@@ -442,8 +445,9 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
                    f"({len(folders)} folders)")
     body = [line for detail, folder in zip(details, folders, strict=True)
             for line in (f"- {detail}", f"  {_edits(folder)}")]
+    body += [f"- {edit.summary}" for edit in files]
     body += [f"- retire {rel}" for rel in removals]
-    return Plan("major", folders, subject, body, removals, warnings)
+    return Plan("major", folders, subject, body, removals, warnings, files)
 
 
 def _edits(folder: FolderPlan) -> str:

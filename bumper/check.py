@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from bumper.config import Config
-from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, load, pinned
+from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, image_dirs, load, pinned
 from bumper.findings import Finding
 from bumper.formats.dockerfile import marker_problems
 from bumper.formats.requirements import LockFacts, Pin, simple_contains, simple_requirement
@@ -426,7 +426,13 @@ def check_image(image: ImageDir, config: Config) -> list[Finding]:
 
 
 def run(config: Config, paths: list[Path]) -> tuple[list[ImageDir], list[Finding]]:
+    """Every rule on ``paths``; with every folder of the repo, its companion files too (a
+    pipeline file or a table row naming a folder that does not exist)."""
     images = [load(config, path) for path in paths]
     findings = [f for image in images for f in check_image(image, config)]
     findings.extend(same_stack(images))
+    if config.images_root.is_dir() and set(paths) >= set(image_dirs(config)):
+        from bumper import companions
+
+        findings.extend(companions.check(config))
     return images, findings

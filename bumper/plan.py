@@ -17,7 +17,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import discover
+from bumper import companions, discover
+from bumper.companions import FileEdit
 from bumper.config import Config
 from bumper.editors import requirements
 from bumper.editors.tokens import Leftover, Rewrite, substitutions
@@ -73,14 +74,16 @@ class Plan:
     details: list[str] = field(default_factory=list)
     removals: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    files: list[FileEdit] = field(default_factory=list)  # companions outside the folders
 
     @property
     def paths(self) -> list[str]:
-        return [f.dst_rel for f in self.folders] + self.removals
+        return [f.dst_rel for f in self.folders] + [f.rel for f in self.files] + self.removals
 
     @property
     def leftovers(self) -> list[Leftover]:
-        return [item for folder in self.folders for item in folder.leftovers]
+        return ([item for folder in self.folders for item in folder.leftovers]
+                + [item for edit in self.files for item in edit.leftovers])
 
     def message(self, locked: bool = True) -> str:
         """The commit message: subject, what changed per folder, locks, leftovers."""
@@ -122,6 +125,8 @@ def render(plan: Plan) -> str:
         for pin in folder.repins:
             chunks.append(f"  pin {pin.name}=={pin.version} in {folder.dst_rel}/{LOCK} "
                           f"({len(pin.hashes)} hashes)\n")
+    for edit in plan.files:
+        chunks.extend(companions.diff(edit))
     chunks.extend(f"remove folder {rel}\n" for rel in plan.removals)
     return "".join(chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks)
 
@@ -144,22 +149,34 @@ class Staging:
     def __init__(self, config: Config) -> None:
         config.images_root.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=".bumper-staging-", dir=config.images_root))
-        self.moves: list[tuple[Path, Path]] = []  # (from, to), undone in reverse
+        # (from, to, the folder the move made for ``to``), undone in reverse
+        self.moves: list[tuple[Path, Path, Path | None]] = []
 
     def folder(self, name: str) -> Path:
         return self.root / "new" / name
 
     def move(self, src: Path, dst: Path) -> None:
+        made = next((p for p in reversed(dst.parents) if not p.exists()), None)
         dst.parent.mkdir(parents=True, exist_ok=True)
         src.rename(dst)
-        self.moves.append((src, dst))
+        self.moves.append((src, dst, made))
 
     def rollback(self) -> None:
-        for src, dst in reversed(self.moves):
+        for src, dst, made in reversed(self.moves):
             if dst.exists() or dst.is_symlink():
-                if src.exists():
+                if src.is_dir() and not src.is_symlink():
                     shutil.rmtree(src)
+                elif src.exists() or src.is_symlink():
+                    src.unlink()
                 dst.rename(src)
+            if made is not None:  # folders the move made, if nothing else came into them
+                for folder in (dst.parent, *dst.parent.parents):
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
+                    if folder == made:
+                        break
         self.moves.clear()
 
     def cleanup(self) -> None:
@@ -229,6 +246,7 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
         staging = Staging(config)
         try:
             staged = [_stage(folder, config, staging) for folder in plan.folders]
+            staged_files = companions.stage(plan.files, config.repo, staging.root)
             with _Meanwhile(plan, config, commit) as meanwhile:
                 if lock:
                     _lock(plan, staged)
@@ -245,6 +263,7 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
     with _interrupts_deferred() as held:
         try:
             _swap(plan, staged, config, staging)
+            companions.swap(plan.files, staged_files, config.repo, staging.root, staging.move)
             sha = git.commit(plan.paths, plan.message(lock)) if git is not None else None
         except BaseException:
             staging.rollback()
@@ -257,7 +276,7 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
 def _inputs_and_outputs(plan: Plan) -> list[str]:
     """Every path of the plan, and the folders it copies from: an uncommitted change in a
     source would flow into the new folder and its commit unseen."""
-    paths = list(plan.paths)
+    paths = list(plan.paths) + [path for edit in plan.files for path in edit.inputs]
     for folder in plan.folders:
         if folder.is_new and not Path(folder.src_rel).is_absolute():
             paths.append(folder.src_rel)
@@ -334,7 +353,7 @@ def _swap(plan: Plan, staged: list[Path], config: Config, staging: Staging) -> N
 
 def _unchanged(plan: Plan, staged: list[Path], config: Config) -> bool:
     """Every folder is edited in place and comes out byte for byte as it is."""
-    if plan.removals or any(folder.is_new for folder in plan.folders):
+    if plan.removals or plan.files or any(folder.is_new for folder in plan.folders):
         return False
     return all(_same_tree(config.repo / folder.dst_rel, path)
                for folder, path in zip(plan.folders, staged, strict=True))

@@ -15,6 +15,7 @@ from tests.bumprepo import CPU, CUDA, IMAGES, ROCM, Repo, lock_hashes, lock_pins
 
 NEW_CUDA = "th05-cuda128-torch291-py312"
 NEW_ROCM = "th05-rocm71-torch291-py312"
+README = f"{IMAGES}/README.md"  # its table of flavors gets a row per new folder
 JSON = "application/vnd.pypi.simple.v1+json"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -112,10 +113,11 @@ def test_major_cuda_makes_one_rewritten_locked_committed_folder(repo: Repo) -> N
     assert any("/cuda12.8-ubi9/simple/torch/" in path for path in paths)
     assert not [path for path in paths if "/cuda12.8-ubi9/" not in path]
 
-    # one commit, touching only the new folder
+    # one commit, touching only the new folder and the images README's table (a companion)
     assert repo.commits() == commits + 1
     assert repo.git("rev-parse", "HEAD~1").strip() == head
-    changed = repo.changed_in()
+    changed = [p for p in repo.changed_in() if p != README]
+    assert len(changed) + 1 == len(repo.changed_in())
     assert changed and all(p.startswith(f"{IMAGES}/{NEW_CUDA}/") for p in changed)
     assert f"{IMAGES}/{NEW_CUDA}/requirements.txt" in changed
     subject = repo.git("log", "-1", "--format=%s").strip()
@@ -155,7 +157,7 @@ def test_major_rocm_rewrites_repo_file_paths_and_index(repo: Repo) -> None:
     assert repo.index is not None
     assert_hashes_from(repo.index, "rocm7.1-ubi9", lock)
     assert repo.commits() == commits + 1
-    assert all(p.startswith(f"{IMAGES}/{NEW_ROCM}/") for p in repo.changed_in())
+    assert all(p.startswith(f"{IMAGES}/{NEW_ROCM}/") for p in repo.changed_in() if p != README)
     assert repo.bumper("check").code == 0
 
 
@@ -182,7 +184,7 @@ def test_major_torch_makes_three_torch210_folders(repo: Repo) -> None:
     # the old folders are as they were; one commit holds the three new ones
     assert {name: repo.read(name, "pyproject.toml") for name in olds} == olds
     assert repo.commits() == commits + 1
-    assert {p.split("/")[3] for p in repo.changed_in()} == set(news)
+    assert {p.split("/")[3] for p in repo.changed_in()} == {*news, "README.md"}
     assert repo.git("log", "-1", "--format=%s").strip() == \
         "major: PyTorch 2.9.1 -> 2.10.0 (3 folders)"
 
@@ -354,6 +356,8 @@ def test_major_no_commit_leaves_the_changes_unstaged(repo: Repo) -> None:
     repo.ok("major", "--cuda", "12.8", "--no-lock", "--no-commit")
     assert repo.head() == head
     status = repo.status().splitlines()
+    assert f" M {README}" in status
+    status.remove(f" M {README}")
     assert status and all(line.startswith(f"?? {IMAGES}/{NEW_CUDA}/") for line in status)
     assert repo.git("diff", "--cached", "--name-only") == ""
     assert "cuda-nvcc-12-8" in repo.read(NEW_CUDA, "Dockerfile")

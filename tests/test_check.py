@@ -48,7 +48,10 @@ def name_fix(expected: str) -> str:
 
 
 def rename(root: Path, old: str, new: str) -> None:
+    """Rename a folder, and its row in the images README's table (else check says so)."""
     path(root, old).rename(path(root, new))
+    readme = root / IMAGES / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
 
 
 # --- the bundled examples ------------------------------------------------------------------
