@@ -66,6 +66,8 @@ def plan_payload(plan: Any, *, dry_run: bool, applied: Any) -> dict[str, object]
                      "repins": [f"{p.name}=={p.version}" for p in f.repins]}
                     for f in plan.folders],
         "removed": list(plan.removals),
+        "companions": [{"path": edit.rel, "action": edit.action, "from": edit.src}
+                       for edit in plan.files],
         "leftovers": [{"path": item.path, "line": item.line, "text": item.text}
                       for item in plan.leftovers],
         "warnings": list(plan.warnings),
