@@ -76,3 +76,23 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real CLI in a fresh process, as a user runs it."""
     return subprocess.run([*bumper_cmd(), "--repo", str(root), *args], capture_output=True,
                           text=True, cwd=root, check=False, timeout=60)
+
+
+def worktree_repo(dst: Path, env: dict[str, str]) -> str:
+    """The working tree of this repository (tracked and untracked, not ignored) committed
+    into a fresh repository at ``dst``; returns its HEAD."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], capture_output=True, check=True).stdout
+    for rel in sorted({p for p in listed.decode().split("\0") if p}):
+        src = REPO / rel
+        if src.is_file():  # a tracked file deleted in the working tree is left out
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", *args], cwd=dst, env=env, check=True)
+    return git(dst, env, "rev-parse", "HEAD").strip()
+
+
+def git(root: Path, env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True,
+                          check=True).stdout

@@ -24,31 +24,12 @@ import pytest
 
 from localindex.server import IndexServer
 from tests.bumprepo import CPU, CUDA, IMAGES
+from tests.helpers import git, worktree_repo
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 TORCH_PIN = ('"torch==2.9.1"', '"torch==2.10.0"')
-
-
-def worktree_repo(dst: Path, env: dict[str, str]) -> str:
-    """The working tree of this repository (tracked and untracked, not ignored) committed
-    into a fresh repository at ``dst``; returns its HEAD."""
-    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], capture_output=True, check=True).stdout
-    for rel in sorted({p for p in listed.decode().split("\0") if p}):
-        src = REPO / rel
-        if src.is_file():  # a tracked file deleted in the working tree is left out
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run(["git", *args], cwd=dst, env=env, check=True)
-    return git(dst, env, "rev-parse", "HEAD").strip()
-
-
-def git(root: Path, env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True,
-                          check=True).stdout
 
 
 @pytest.fixture(scope="session")

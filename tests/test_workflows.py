@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from tests.bumprepo import CPU, CUDA, IMAGES, Repo, lock_pins
+from tests.helpers import git, worktree_repo
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -30,26 +30,6 @@ REFRESH = WORKFLOWS / "bumper-refresh.yml"
 BUMPER_STEP = re.compile(r"\A(bumper|python -m localindex)\b")
 SECRET = re.compile(r"\A\$\{\{\s*secrets\.\w+\s*\}\}\Z")
 LOCK = "requirements.txt"
-
-
-def worktree_repo(dst: Path, env: dict[str, str]) -> str:
-    """The working tree of this repository (tracked and untracked, not ignored) committed
-    into a fresh repository at ``dst``; returns its HEAD."""
-    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], capture_output=True, check=True).stdout
-    for rel in sorted({p for p in listed.decode().split("\0") if p}):
-        src = REPO / rel
-        if src.is_file():  # a tracked file deleted in the working tree is left out
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run(["git", *args], cwd=dst, env=env, check=True)
-    return git(dst, env, "rev-parse", "HEAD").strip()
-
-
-def git(root: Path, env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True,
-                          check=True).stdout
 
 
 # --- schema ---------------------------------------------------------------------------------
