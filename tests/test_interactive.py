@@ -133,7 +133,11 @@ def test_major_torch_on_every_flavor(repo: Path, index_server: IndexServer) -> N
         assert "torch==2.10.0" in (folder / "requirements.txt").read_text(encoding="utf-8")
         assert f"{IMAGES}/{new}/Dockerfile" in committed
         assert (repo / IMAGES / old).is_dir()  # no --retire: the old folder stays
-    assert all(path.split("/")[3] in NEW_TORCH.values() for path in committed)
+    # the new folders, and their companions: the cuda pipeline file and the README's rows
+    companions = {f".tekton/odh-training-{NEW_TORCH[CUDA]}-pull-request.yaml",
+                  f"{IMAGES}/README.md"}
+    assert companions <= committed
+    assert all(path.split("/")[3] in NEW_TORCH.values() for path in committed - companions)
 
 
 def test_minor_base_image_on_one_folder(repo: Path, index_server: IndexServer) -> None:
