@@ -240,6 +240,20 @@ def test_an_existing_pipeline_for_the_new_folder_is_kept(crepo: Repo) -> None:
     assert NEW_PIPELINE not in repo.changed_in()
 
 
+def test_a_version_the_bump_cannot_tell_is_a_leftover_in_the_new_pipeline(crepo: Repo) -> None:
+    repo = crepo
+    (repo.root / PIPELINE).write_text(text(repo, PIPELINE).replace(
+        "    pipelines.appstudio.openshift.io/type: build\n",
+        "    pipelines.appstudio.openshift.io/type: build\n    torch: \"2.9.1\"\n"),
+        encoding="utf-8")
+    repo.commit_all("ci: a label with the torch version")
+    run = repo.ok("major", "--torch", "2.10.0", "--from", CUDA, "--no-lock", "--yes")
+    line = lines_naming(repo, NEW_PIPELINE, '"2.9.1"')[0]
+    assert f'  {NEW_PIPELINE}:{line}: torch: "2.9.1"' in run.out.splitlines()
+    assert f'{NEW_PIPELINE}:{line}: torch: "2.9.1"' in repo.git("log", "-1", "--format=%b")
+    assert table(repo) == [ROWS[CPU][0], ROWS[CUDA][0], ROWS[CUDA][1], ROWS[ROCM][0]]
+
+
 # --- check ------------------------------------------------------------------------------------
 
 
@@ -263,6 +277,17 @@ def test_check_reports_companions_of_a_folder_removed_by_hand(crepo: Repo) -> No
     findings = data["findings"]
     assert isinstance(findings, list)
     assert {f["rule"] for f in findings} == {"companion"}
+
+
+def test_check_reports_a_pipeline_whose_file_name_alone_names_a_missing_folder(
+        repo: Repo) -> None:
+    gone = "th04-cuda128-torch290-py312"
+    (repo.root / ".tekton").mkdir()
+    (repo.root / ".tekton" / f"{gone}-push.yaml").write_text("kind: PipelineRun\n",
+                                                           encoding="utf-8")
+    run = repo.bumper("check")
+    assert (run.code, run.out) == (1, f".tekton/{gone}-push.yaml: pipeline file names "
+                                      f"{IMAGES}/{gone}, which does not exist {MISSING_FIX}\n")
 
 
 def test_check_reads_folder_paths_in_any_table_row(repo: Repo) -> None:
