@@ -28,12 +28,13 @@ from bumper.urls import strip_userinfo
 if TYPE_CHECKING:
     from bumper.index import IndexClient
 
+_N = r"(?:0|[1-9][0-9]*)"  # no leading zeros: 012.8 would render a folder named cuda0128
 VERSION_FORMS = {
-    "cuda": (r"[0-9]+\.[0-9]+", "13.0"),
-    "rocm": (r"[0-9]+\.[0-9]+(\.[0-9]+)?", "7.1.1"),
-    "torch": (r"[0-9]+\.[0-9]+\.[0-9]+", "2.10.0"),
-    "training_hub": (r"[0-9]+\.[0-9]+\.[0-9]+", "0.6.0"),
-    "python": (r"3\.[0-9]+", "3.13"),
+    "cuda": (rf"{_N}\.{_N}", "13.0"),
+    "rocm": (rf"{_N}\.{_N}(\.{_N})?", "7.1.1"),
+    "torch": (rf"{_N}\.{_N}\.{_N}", "2.10.0"),
+    "training_hub": (rf"{_N}\.{_N}\.{_N}", "0.6.0"),
+    "python": (rf"3\.{_N}", "3.13"),
 }
 FLAGS = {"cuda": "--cuda", "rocm": "--rocm", "torch": "--torch",
          "training_hub": "--training-hub", "python": "--python"}
