@@ -29,8 +29,8 @@ def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding]) -> 
         click.echo(str(finding))
     noun = "folder" if len(images) == 1 else "folders"
     if found:
-        click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} in {len(images)} {noun}",
-                   err=True)
+        click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} "
+                   f"({len(images)} {noun} checked)", err=True)
     else:
         click.echo(f"{len(images)} {noun} checked: no findings", err=True)
 

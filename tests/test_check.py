@@ -596,7 +596,7 @@ def test_eight_breaks_through_the_cli(examples: Path) -> None:
     expected = _break_eight_things(examples)
     result = run_cli(examples, "check")
     assert (result.returncode, result.stdout.splitlines()) == (1, expected)
-    assert result.stderr == "8 findings in 3 folders\n"
+    assert result.stderr == "8 findings (3 folders checked)\n"
     result = run_cli(examples, "--format", "json", "check", CUDA)
     payload = json.loads(result.stdout)
     assert (result.returncode, payload["ok"], payload["folders"]) == (1, False,
