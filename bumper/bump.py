@@ -1,8 +1,9 @@
-"""Minor or major: turn a request into a Plan.
+"""What major and minor bumps share: the version forms, and the values every folder
+of a request gets alike (base image form, index URL, file edits, --set values).
 
-A change of CUDA, ROCm, PyTorch, Training Hub or Python is major (a new
-folder, copied from the newest one of its flavor and rewritten); anything
-else is minor (the folder is edited in place).
+`bumper.major` plans a change of CUDA, ROCm, PyTorch, Training Hub or Python (a new
+folder, copied from the newest one of its flavor and rewritten); `bumper.minor` plans
+anything else (the folder is edited in place).
 """
 
 from __future__ import annotations
@@ -13,16 +14,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import companions, discover
+from bumper import discover
 from bumper.config import Config
 from bumper.discover import ANSWERS, DOCKERFILE, INDEX_SEGMENT, LOCK, PYPROJECT, ImageDir
 from bumper.editors import answers, dockerfile, pyproject, repofile, requirements, tokens
 from bumper.editors.tokens import Rewrite
 from bumper.errors import UsageError
-from bumper.formats import dockerfile as dockerfile_facts
 from bumper.formats.requirements import canonical
-from bumper.model import Accel, Stack
-from bumper.plan import FolderPlan, Plan, Repin
+from bumper.model import Accel
+from bumper.plan import FolderPlan, Repin
 from bumper.urls import strip_userinfo
 
 if TYPE_CHECKING:
@@ -53,34 +53,7 @@ def validate_version(kind: str, value: str) -> str:
 
 
 @dataclass(frozen=True)
-class MajorRequest:
-    cuda: str | None = None
-    rocm: str | None = None
-    torch: str | None = None
-    training_hub: str | None = None
-    python: str | None = None
-    sources: tuple[str, ...] = ()
-    name: str | None = None
-    base_image: str | None = None
-    index_url: str | None = None
-    sets: tuple[str, ...] = ()
-    retire: bool = False
-
-    def changes(self) -> dict[str, str]:
-        return {k: validate_version(k, v) for k in FLAGS if (v := getattr(self, k)) is not None}
-
-
-@dataclass(frozen=True)
-class MinorRequest:
-    dirs: tuple[str, ...] = ()
-    base_image: str | None = None
-    index_url: str | None = None
-    sets: tuple[str, ...] = ()
-    upgrade: bool = False
-
-
-@dataclass(frozen=True)
-class _Values:
+class Values:
     """What the request gives every folder alike: base image form, index URL, --set values."""
 
     full: str | None  # a full base image reference (one folder only)
@@ -93,7 +66,7 @@ class _Values:
 # --- shared per-folder values ---------------------------------------------------------
 
 
-def _base_image_form(value: str | None, count: int) -> tuple[str | None, str | None]:
+def base_image_form(value: str | None, count: int) -> tuple[str | None, str | None]:
     """(full reference, tag) from --base-image; a full one only fits a single folder."""
     if value is None:
         return None, None
@@ -113,7 +86,7 @@ def _base_image_form(value: str | None, count: int) -> tuple[str | None, str | N
     return value, None
 
 
-def _index_for(image: ImageDir, given: str | None, accel: Accel, several: bool) -> str | None:
+def index_for(image: ImageDir, given: str | None, accel: Accel, several: bool) -> str | None:
     """The folder's new index URL: --index-url (with {accel}), or the old one re-derived."""
     if given is not None:
         if "{accel}" in given:
@@ -141,7 +114,7 @@ def _validate_url(url: str) -> None:
         raise UsageError(f"--index-url {strip_userinfo(url)}: not an http(s) URL")
 
 
-def _segment_fits(url: str, accel: Accel, *, major: bool) -> None:
+def segment_fits(url: str, accel: Accel, *, major: bool) -> None:
     """An index URL names the folder's accelerator; another one is a major bump (or a typo)."""
     match = INDEX_SEGMENT.search(url)
     if match is None or match["seg"] == accel.index_segment:
@@ -160,7 +133,7 @@ def _segment_fits(url: str, accel: Accel, *, major: bool) -> None:
                      f"bumper major --{kind} {version} --index-url {public}")
 
 
-def _file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[str, str]:
+def file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[str, str]:
     """New text of every file the rewrite changes."""
     new: dict[str, str] = {}
     for name, text in image.texts.items():
@@ -209,7 +182,7 @@ def answer_values(rw: Rewrite, text: str) -> dict[str, str]:
     return values
 
 
-def _text_files(path: Path) -> dict[str, str]:
+def text_files(path: Path) -> dict[str, str]:
     """All text files of a folder (for diffs and leftovers), by relative name."""
     out = {}
     for file in sorted(path.rglob("*")):
@@ -221,25 +194,13 @@ def _text_files(path: Path) -> dict[str, str]:
     return out
 
 
-def _leftovers(rel: str, files: dict[str, str], rw: Rewrite) -> list[tokens.Leftover]:
-    """Lines of the new folder (the lock aside) that still name a version the bump replaced."""
-    patterns = tokens.leftover_patterns(rw.old, rw.new)
-    patterns += tokens.companion_patterns(files.get(LOCK, ""), rw.old, rw.new)
-    found: list[tokens.Leftover] = []
-    for name, text in sorted(files.items()):
-        if name == LOCK:
-            continue
-        found.extend(tokens.scan(f"{rel}/{name}", text, patterns))
-    return found
-
-
-def _loaded(config: Config, paths: list[Path]) -> list[ImageDir]:
+def load_images(config: Config, paths: list[Path]) -> list[ImageDir]:
     """The folders as their files say. Their drift (what the staging check may carry over)
     is read by the apply step while uv locks, off the critical path."""
     return [discover.load(config, path) for path in paths]
 
 
-def _readable(images: list[ImageDir], config: Config) -> list[ImageDir]:
+def require_readable(images: list[ImageDir], config: Config) -> list[ImageDir]:
     for image in images:
         if image.stack is None:
             from bumper import check  # only to say why
@@ -250,16 +211,19 @@ def _readable(images: list[ImageDir], config: Config) -> list[ImageDir]:
     return images
 
 
-def _base_image(text: str) -> str | None:
-    """The default of the first ARG BASE_IMAGE of a Dockerfile."""
-    arg = dockerfile_facts.read(text).args.get("BASE_IMAGE")
-    return arg[0] if arg and arg[0] else None
+def edits_line(folder: FolderPlan) -> str:
+    """The files a folder's bump edits, in one line for the commit body."""
+    parts = [f"edit {', '.join(sorted(folder.new))}" if folder.new else "no file edits"]
+    if folder.upgrade:
+        parts.append(f"upgrade {LOCK}")
+    parts += [f"pin {pin.name}=={pin.version} in {LOCK}" for pin in folder.repins]
+    return "; ".join(parts)
 
 
 # --- --set --------------------------------------------------------------------------------
 
 
-def _check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """Parse --set values; a torch or training_hub change is major and says which command."""
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -280,7 +244,7 @@ def _check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-class _Clients:
+class Clients:
     """One index client per index URL, closed at the end of planning."""
 
     def __init__(self) -> None:
@@ -295,7 +259,7 @@ class _Clients:
             client = self._clients[url] = IndexClient(with_env_credentials(url))
         return client
 
-    def __enter__(self) -> _Clients:
+    def __enter__(self) -> Clients:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -304,8 +268,8 @@ class _Clients:
             client.close()
 
 
-def _split_sets(image: ImageDir, values: _Values, index: str | None,
-                clients: _Clients) -> tuple[tuple[str, ...], list[Repin]]:
+def split_sets(image: ImageDir, values: Values, index: str | None,
+                clients: Clients) -> tuple[tuple[str, ...], list[Repin]]:
     """--set values: direct ones (pyproject.toml) and transitive ones (lock pins)."""
     direct: list[str] = []
     repins: list[Repin] = []
@@ -319,7 +283,7 @@ def _split_sets(image: ImageDir, values: _Values, index: str | None,
 
 
 def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
-                  clients: _Clients) -> Repin | None:
+                  clients: Clients) -> Repin | None:
     """None for a direct dependency (pyproject change + relock), else the lock pin to write
     (the newest version the index has that satisfies ``raw``, with its hashes)."""
     from packaging.requirements import Requirement
@@ -347,213 +311,3 @@ def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
     hashes = tuple(sorted(f"{algo}:{digest}" for link in available[version]
                           for algo, digest in link.hashes.items() if algo == "sha256"))
     return Repin(pin.name if pin else name, version, hashes)
-
-
-# --- major ----------------------------------------------------------------------------------
-
-
-def newest(images: list[ImageDir], kind: str) -> ImageDir | None:
-    from packaging.version import Version
-
-    def key(image: ImageDir) -> tuple[Version, ...]:
-        s = image.stack
-        assert s is not None
-        return (Version(s.training_hub), Version(s.torch), Version(s.accel.version or "0"),
-                Version(s.python))
-
-    candidates = [i for i in images if i.stack and i.stack.accel.kind == kind]
-    return max(candidates, key=key) if candidates else None
-
-
-def _sources(config: Config, req: MajorRequest, changes: dict[str, str]) -> list[ImageDir]:
-    if req.sources:
-        return _readable(_loaded(config, discover.resolve(config, req.sources)), config)
-    all_images = _loaded(config, discover.image_dirs(config))
-    if changes.keys() - {"cuda", "rocm"}:
-        kinds = ["cuda", "rocm", "cpu"]
-    else:
-        kinds = ["cuda"] if "cuda" in changes else ["rocm"]
-    picked = [img for kind in kinds if (img := newest(all_images, kind)) is not None]
-    if not picked:
-        raise UsageError(f"no {' or '.join(kinds)} folder with readable versions under "
-                         f"{config.images_rel}/ (bumper check tells why)")
-    return picked
-
-
-def _new_stack(stack: Stack, changes: dict[str, str]) -> Stack:
-    accel = stack.accel
-    if "cuda" in changes and accel.kind == "cuda":
-        accel = Accel("cuda", changes["cuda"])
-    if "rocm" in changes and accel.kind == "rocm":
-        accel = Accel("rocm", changes["rocm"])
-    return Stack(training_hub=changes.get("training_hub", stack.training_hub), accel=accel,
-                 torch=changes.get("torch", stack.torch),
-                 python=changes.get("python", stack.python))
-
-
-def describe_change(old: Stack, new: Stack) -> str:
-    parts = []
-    if old.accel != new.accel:
-        parts.append(f"{old.accel.label} -> {new.accel.version}")
-    for attr, label in (("torch", "PyTorch"), ("training_hub", "Training Hub"),
-                        ("python", "Python")):
-        if getattr(old, attr) != getattr(new, attr):
-            parts.append(f"{label} {getattr(old, attr)} -> {getattr(new, attr)}")
-    return ", ".join(parts)
-
-
-def plan_major(config: Config, req: MajorRequest) -> Plan:
-    changes = req.changes()
-    if not changes:
-        raise UsageError("bumper major needs a version to change: --cuda, --rocm, --torch, "
-                         "--training-hub or --python")
-    if "cuda" in changes and "rocm" in changes:
-        raise UsageError("--cuda and --rocm change different folders; run one bump for each")
-    sets = _check_sets(req.sets)
-    sources = _sources(config, req, changes)
-    if req.name and len(sources) > 1:
-        raise UsageError(f"--name {req.name}: names one folder, but the bump makes "
-                         f"{len(sources)}; leave --name out to use the naming scheme")
-    stacks: list[tuple[ImageDir, Stack, Stack]] = []
-    for image in sources:
-        assert image.stack is not None
-        new_stack = _new_stack(image.stack, changes)
-        if new_stack == image.stack:
-            raise UsageError(f"{image.rel}: the request changes no version of this folder "
-                             f"({image.stack.describe()})")
-        stacks.append((image, image.stack, new_stack))
-    full, tag = _base_image_form(req.base_image, len(sources))
-    values = _Values(full, tag, req.index_url, sets, several=len(sources) > 1)
-    folders: list[FolderPlan] = []
-    warnings: list[str] = []
-    details: list[str] = []
-    with _Clients() as clients:
-        for image, old, new in stacks:
-            folder, warning = _major_folder(config, req, image, new, values=values,
-                                            clients=clients)
-            folders.append(folder)
-            warnings.extend(warning)
-            details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
-                           f"({describe_change(old, new)})")
-    removals = [image.rel for image in sources] if req.retire else []
-    files, notes = companions.plan_edits(
-        config, [folder.rewrite for folder in folders if folder.rewrite], retire=req.retire)
-    warnings.extend(notes)
-    if len(folders) == 1:
-        subject = f"major: {details[0]}"
-    else:
-        subject = (f"major: {describe_change(stacks[0][1], stacks[0][2])} "
-                   f"({len(folders)} folders)")
-    body = [line for detail, folder in zip(details, folders, strict=True)
-            for line in (f"- {detail}", f"  {_edits(folder)}")]
-    body += [f"- {edit.summary}" for edit in files]
-    body += [f"- retire {rel}" for rel in removals]
-    return Plan("major", folders, subject, body, removals, warnings, files)
-
-
-def _edits(folder: FolderPlan) -> str:
-    """The files a folder's bump edits, in one line for the commit body."""
-    parts = [f"edit {', '.join(sorted(folder.new))}" if folder.new else "no file edits"]
-    if folder.upgrade:
-        parts.append(f"upgrade {LOCK}")
-    parts += [f"pin {pin.name}=={pin.version} in {LOCK}" for pin in folder.repins]
-    return "; ".join(parts)
-
-
-def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack: Stack, *,
-                  values: _Values, clients: _Clients) -> tuple[FolderPlan, list[str]]:
-    assert image.stack is not None
-    name = req.name or config.naming.render(new_stack)
-    if "/" in name or name in (".", ".."):
-        raise UsageError(f"--name {name}: must be a plain folder name")
-    dst = config.images_root / name
-    dst_rel = f"{config.images_rel}/{name}"
-    if dst.exists():
-        raise UsageError(f"{dst_rel}: already exists (remove it, or pass --name NEW_DIR_NAME)")
-    index = _index_for(image, values.index_url, new_stack.accel, values.several)
-    if index is not None:
-        _segment_fits(index, new_stack.accel, major=True)
-    rw = Rewrite(old=image.stack, new=new_stack, old_name=image.name, new_name=name,
-                 old_index=image.index_url(), new_index=strip_userinfo(index) if index else None,
-                 base_image=values.full, base_tag=values.tag)
-    direct, repins = _split_sets(image, values, index, clients)
-    old_files = _text_files(image.path)
-    new = _file_edits(image, rw, direct)
-    warnings = []
-    ref = _base_image(new.get(DOCKERFILE, image.texts.get(DOCKERFILE, "")))
-    if values.full is None and values.tag is None and ref:
-        warnings.append(f"{dst_rel}: base image tag kept ({ref}); pass --base-image REF or :TAG "
-                        "once the new base image exists")
-    chosen = name != config.naming.render(new_stack)
-    if chosen:
-        warnings.append(f"{dst_rel}: --name {name} is not the name the naming scheme gives "
-                        f"({config.naming.render(new_stack)}); bumper check will say so")
-    folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
-                        index_url=index, relock=True, repins=repins, before=None,
-                        leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
-                        accepted=("name",) if chosen else ())
-    return folder, warnings
-
-
-# --- minor ----------------------------------------------------------------------------------
-
-
-def plan_minor(config: Config, req: MinorRequest) -> Plan:
-    sets = _check_sets(req.sets)
-    if not (req.base_image or req.index_url or sets or req.upgrade):
-        raise UsageError("bumper minor needs a change: --base-image, --index-url, --set or "
-                         "--upgrade")
-    images = _readable(_loaded(config, discover.resolve(config, req.dirs)), config)
-    full, tag = _base_image_form(req.base_image, len(images))
-    values = _Values(full, tag, req.index_url, sets, several=len(images) > 1)
-    folders: list[FolderPlan] = []
-    details: list[str] = []
-    with _Clients() as clients:
-        for image in images:
-            folder = _minor_folder(image, req, values, clients)
-            if folder is not None:
-                folders.append(folder)
-                details.append(f"{image.name}: {_minor_summary(folder, req)}")
-    if len(folders) == 1:
-        subject = f"minor: {details[0]}"
-    elif folders:
-        subject = f"minor: {_minor_summary(folders[0], req, several=True)} ({len(folders)} folders)"
-    else:
-        subject = "minor: no change"
-    body = [line for detail, folder in zip(details, folders, strict=True)
-            for line in (f"- {detail}", f"  {_edits(folder)}")]
-    return Plan("minor", folders, subject, body)
-
-
-def _minor_summary(folder: FolderPlan, req: MinorRequest, several: bool = False) -> str:
-    parts = []
-    if req.base_image:
-        parts.append(f"base image -> {req.base_image}")
-    rw = folder.rewrite
-    if req.index_url and rw and rw.new_index != rw.old_index:
-        parts.append(f"index URL -> {strip_userinfo(req.index_url) if several else rw.new_index}")
-    parts += list(req.sets)
-    if req.upgrade:
-        parts.append("lock upgraded")
-    return ", ".join(parts) or "no change"
-
-
-def _minor_folder(image: ImageDir, req: MinorRequest, values: _Values,
-                  clients: _Clients) -> FolderPlan | None:
-    stack = image.stack
-    assert stack is not None
-    index = _index_for(image, req.index_url, stack.accel, values.several)
-    if index is not None and req.index_url is not None:
-        _segment_fits(index, stack.accel, major=False)
-    public = strip_userinfo(index) if index else None
-    direct, repins = _split_sets(image, values, index, clients)
-    rw = Rewrite(old=stack, new=stack, old_name=image.name, new_name=image.name,
-                 old_index=image.index_url(), new_index=public, base_image=values.full,
-                 base_tag=values.tag)
-    new = _file_edits(image, rw, direct)
-    relock = bool(req.upgrade or direct or public != image.index_url())
-    if not new and not relock and not repins:
-        return None
-    return FolderPlan(src_rel=image.rel, dst_rel=image.rel, old=_text_files(image.path), new=new,
-                      rewrite=rw, index_url=index, relock=relock, upgrade=req.upgrade,
-                      repins=repins, before=None)

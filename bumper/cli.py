@@ -232,13 +232,14 @@ def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
           sets: tuple[str, ...], no_lock: bool, no_commit: bool, dry_run: bool,
           yes: bool) -> None:
     """New folders for a CUDA, ROCm, PyTorch, Training Hub or Python change."""
-    from bumper import bump, runner
+    from bumper import runner
+    from bumper.major import MajorRequest, plan_major
 
     config = ctx.config()
-    request = bump.MajorRequest(cuda=cuda, rocm=rocm, torch=torch, training_hub=training_hub,
-                                python=python, sources=sources, name=name, base_image=base_image,
-                                index_url=index_url, sets=sets, retire=retire)
-    plan = bump.plan_major(config, request)
+    request = MajorRequest(cuda=cuda, rocm=rocm, torch=torch, training_hub=training_hub,
+                           python=python, sources=sources, name=name, base_image=base_image,
+                           index_url=index_url, sets=sets, retire=retire)
+    plan = plan_major(config, request)
     runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
                yes=yes)
 
@@ -252,12 +253,13 @@ def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | 
           index_url: str | None, sets: tuple[str, ...], no_lock: bool, no_commit: bool,
           dry_run: bool, yes: bool) -> None:
     """Edit folders in place: base image, index URL, constraints, lock refresh, CVE fixes."""
-    from bumper import bump, runner
+    from bumper import runner
+    from bumper.minor import MinorRequest, plan_minor
 
     config = ctx.config()
-    request = bump.MinorRequest(dirs=dirs, base_image=base_image, index_url=index_url,
-                                sets=sets, upgrade=upgrade)
-    plan = bump.plan_minor(config, request)
+    request = MinorRequest(dirs=dirs, base_image=base_image, index_url=index_url, sets=sets,
+                           upgrade=upgrade)
+    plan = plan_minor(config, request)
     runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
                yes=yes)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bumper import bump, discover
+from bumper import bump, discover, major, minor
 from bumper.config import Config
 from bumper.discover import ImageDir
 from bumper.errors import UsageError
@@ -75,7 +75,7 @@ def _base_image_check(count: int) -> Validator:
         if not text.strip():
             return "type a full reference (registry/name:tag) or :TAG"
         try:
-            bump._base_image_form(text.strip(), count)  # the CLI's own rule
+            bump.base_image_form(text.strip(), count)  # the CLI's own rule
         except UsageError as exc:
             return _reason(exc)
         return True
@@ -129,7 +129,7 @@ def _changes_check(folders: Sequence[ImageDir]) -> Callable[[list[str]], bool | 
 
 def _pick_folders(q: Any, images: list[ImageDir]) -> list[ImageDir]:
     newest = {n.rel for kind in ("cuda", "rocm", "cpu")
-              if (n := bump.newest(images, kind)) is not None}
+              if (n := major.newest(images, kind)) is not None}
     choices = [q.Choice(f"{i.name}  ({i.stack.describe()})", value=i.rel,
                         checked=i.rel in newest) for i in images if i.stack]
     if not choices:
@@ -168,16 +168,17 @@ def _decision(config: Config, folders: list[ImageDir], values: dict[str, Any]) -
         applies = [f for f in folders if any(_applies(f, k) for k in majors)]
         if not applies:
             raise UsageError("none of the chosen folders has the accelerator that changes")
-        major = bump.MajorRequest(**majors, sources=tuple(f.rel for f in applies),
-                                  base_image=values.get("base_image"),
-                                  index_url=values.get("index_url"),
-                                  sets=values.get("sets", ()))
-        return "major", bump.plan_major(config, major)
-    minor = bump.MinorRequest(dirs=tuple(f.rel for f in folders),
-                              base_image=values.get("base_image"),
-                              index_url=values.get("index_url"), sets=values.get("sets", ()),
-                              upgrade=bool(values.get("upgrade")))
-    return "minor", bump.plan_minor(config, minor)
+        major_request = major.MajorRequest(**majors, sources=tuple(f.rel for f in applies),
+                                           base_image=values.get("base_image"),
+                                           index_url=values.get("index_url"),
+                                           sets=values.get("sets", ()))
+        return "major", major.plan_major(config, major_request)
+    minor_request = minor.MinorRequest(dirs=tuple(f.rel for f in folders),
+                                       base_image=values.get("base_image"),
+                                       index_url=values.get("index_url"),
+                                       sets=values.get("sets", ()),
+                                       upgrade=bool(values.get("upgrade")))
+    return "minor", minor.plan_minor(config, minor_request)
 
 
 def explain(kind: str, plan: Any) -> list[str]:
@@ -186,7 +187,7 @@ def explain(kind: str, plan: Any) -> list[str]:
     for folder in plan.folders:
         rw = folder.rewrite
         if kind == "major" and rw is not None:
-            what = bump.describe_change(rw.old, rw.new)
+            what = major.describe_change(rw.old, rw.new)
             lines.append(f"major bump: {what} changes the folder name, "
                          f"{rw.old_name} -> {rw.new_name}")
         else:

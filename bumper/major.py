@@ -1,0 +1,207 @@
+"""Major bumps: a change of CUDA, ROCm, PyTorch, Training Hub or Python makes a new
+folder, copied from the newest one of its flavor (or the given sources) and rewritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bumper import companions, discover
+from bumper.bump import (
+    FLAGS,
+    Clients,
+    Values,
+    base_image_form,
+    check_sets,
+    edits_line,
+    file_edits,
+    index_for,
+    load_images,
+    require_readable,
+    segment_fits,
+    split_sets,
+    text_files,
+    validate_version,
+)
+from bumper.config import Config
+from bumper.discover import DOCKERFILE, LOCK, ImageDir
+from bumper.editors import tokens
+from bumper.editors.tokens import Rewrite
+from bumper.errors import UsageError
+from bumper.formats import dockerfile as dockerfile_facts
+from bumper.model import Accel, Stack
+from bumper.plan import FolderPlan, Plan
+from bumper.urls import strip_userinfo
+
+
+@dataclass(frozen=True)
+class MajorRequest:
+    """`bumper major`: the versions that change, and what goes with them."""
+
+    cuda: str | None = None
+    rocm: str | None = None
+    torch: str | None = None
+    training_hub: str | None = None
+    python: str | None = None
+    sources: tuple[str, ...] = ()
+    name: str | None = None
+    base_image: str | None = None
+    index_url: str | None = None
+    sets: tuple[str, ...] = ()
+    retire: bool = False
+
+    def changes(self) -> dict[str, str]:
+        return {k: validate_version(k, v) for k in FLAGS if (v := getattr(self, k)) is not None}
+
+
+def plan_major(config: Config, req: MajorRequest) -> Plan:
+    changes = req.changes()
+    if not changes:
+        raise UsageError("bumper major needs a version to change: --cuda, --rocm, --torch, "
+                         "--training-hub or --python")
+    if "cuda" in changes and "rocm" in changes:
+        raise UsageError("--cuda and --rocm change different folders; run one bump for each")
+    sets = check_sets(req.sets)
+    sources = _sources(config, req, changes)
+    if req.name and len(sources) > 1:
+        raise UsageError(f"--name {req.name}: names one folder, but the bump makes "
+                         f"{len(sources)}; leave --name out to use the naming scheme")
+    stacks: list[tuple[ImageDir, Stack, Stack]] = []
+    for image in sources:
+        assert image.stack is not None
+        new_stack = _new_stack(image.stack, changes)
+        if new_stack == image.stack:
+            raise UsageError(f"{image.rel}: the request changes no version of this folder "
+                             f"({image.stack.describe()})")
+        stacks.append((image, image.stack, new_stack))
+    full, tag = base_image_form(req.base_image, len(sources))
+    values = Values(full, tag, req.index_url, sets, several=len(sources) > 1)
+    folders: list[FolderPlan] = []
+    warnings: list[str] = []
+    details: list[str] = []
+    with Clients() as clients:
+        for image, old, new in stacks:
+            folder, warning = _major_folder(config, req, image, new, values=values,
+                                            clients=clients)
+            folders.append(folder)
+            warnings.extend(warning)
+            details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
+                           f"({describe_change(old, new)})")
+    removals = [image.rel for image in sources] if req.retire else []
+    files, notes = companions.plan_edits(
+        config, [folder.rewrite for folder in folders if folder.rewrite], retire=req.retire)
+    warnings.extend(notes)
+    if len(folders) == 1:
+        subject = f"major: {details[0]}"
+    else:
+        subject = (f"major: {describe_change(stacks[0][1], stacks[0][2])} "
+                   f"({len(folders)} folders)")
+    body = [line for detail, folder in zip(details, folders, strict=True)
+            for line in (f"- {detail}", f"  {edits_line(folder)}")]
+    body += [f"- {edit.summary}" for edit in files]
+    body += [f"- retire {rel}" for rel in removals]
+    return Plan("major", folders, subject, body, removals, warnings, files)
+
+
+def _sources(config: Config, req: MajorRequest, changes: dict[str, str]) -> list[ImageDir]:
+    if req.sources:
+        return require_readable(load_images(config, discover.resolve(config, req.sources)), config)
+    all_images = load_images(config, discover.image_dirs(config))
+    if changes.keys() - {"cuda", "rocm"}:
+        kinds = ["cuda", "rocm", "cpu"]
+    else:
+        kinds = ["cuda"] if "cuda" in changes else ["rocm"]
+    picked = [img for kind in kinds if (img := newest(all_images, kind)) is not None]
+    if not picked:
+        raise UsageError(f"no {' or '.join(kinds)} folder with readable versions under "
+                         f"{config.images_rel}/ (bumper check tells why)")
+    return picked
+
+
+def newest(images: list[ImageDir], kind: str) -> ImageDir | None:
+    from packaging.version import Version
+
+    def key(image: ImageDir) -> tuple[Version, ...]:
+        s = image.stack
+        assert s is not None
+        return (Version(s.training_hub), Version(s.torch), Version(s.accel.version or "0"),
+                Version(s.python))
+
+    candidates = [i for i in images if i.stack and i.stack.accel.kind == kind]
+    return max(candidates, key=key) if candidates else None
+
+
+def _new_stack(stack: Stack, changes: dict[str, str]) -> Stack:
+    accel = stack.accel
+    if "cuda" in changes and accel.kind == "cuda":
+        accel = Accel("cuda", changes["cuda"])
+    if "rocm" in changes and accel.kind == "rocm":
+        accel = Accel("rocm", changes["rocm"])
+    return Stack(training_hub=changes.get("training_hub", stack.training_hub), accel=accel,
+                 torch=changes.get("torch", stack.torch),
+                 python=changes.get("python", stack.python))
+
+
+def describe_change(old: Stack, new: Stack) -> str:
+    parts = []
+    if old.accel != new.accel:
+        parts.append(f"{old.accel.label} -> {new.accel.version}")
+    for attr, label in (("torch", "PyTorch"), ("training_hub", "Training Hub"),
+                        ("python", "Python")):
+        if getattr(old, attr) != getattr(new, attr):
+            parts.append(f"{label} {getattr(old, attr)} -> {getattr(new, attr)}")
+    return ", ".join(parts)
+
+
+def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack: Stack, *,
+                  values: Values, clients: Clients) -> tuple[FolderPlan, list[str]]:
+    assert image.stack is not None
+    name = req.name or config.naming.render(new_stack)
+    if "/" in name or name in (".", ".."):
+        raise UsageError(f"--name {name}: must be a plain folder name")
+    dst = config.images_root / name
+    dst_rel = f"{config.images_rel}/{name}"
+    if dst.exists():
+        raise UsageError(f"{dst_rel}: already exists (remove it, or pass --name NEW_DIR_NAME)")
+    index = index_for(image, values.index_url, new_stack.accel, values.several)
+    if index is not None:
+        segment_fits(index, new_stack.accel, major=True)
+    rw = Rewrite(old=image.stack, new=new_stack, old_name=image.name, new_name=name,
+                 old_index=image.index_url(), new_index=strip_userinfo(index) if index else None,
+                 base_image=values.full, base_tag=values.tag)
+    direct, repins = split_sets(image, values, index, clients)
+    old_files = text_files(image.path)
+    new = file_edits(image, rw, direct)
+    warnings = []
+    ref = _base_image(new.get(DOCKERFILE, image.texts.get(DOCKERFILE, "")))
+    if values.full is None and values.tag is None and ref:
+        warnings.append(f"{dst_rel}: base image tag kept ({ref}); pass --base-image REF or :TAG "
+                        "once the new base image exists")
+    chosen = name != config.naming.render(new_stack)
+    if chosen:
+        warnings.append(f"{dst_rel}: --name {name} is not the name the naming scheme gives "
+                        f"({config.naming.render(new_stack)}); bumper check will say so")
+    folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
+                        index_url=index, relock=True, repins=repins, before=None,
+                        leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
+                        accepted=("name",) if chosen else ())
+    return folder, warnings
+
+
+def _leftovers(rel: str, files: dict[str, str], rw: Rewrite) -> list[tokens.Leftover]:
+    """Lines of the new folder (the lock aside) that still name a version the bump replaced."""
+    patterns = tokens.leftover_patterns(rw.old, rw.new)
+    patterns += tokens.companion_patterns(files.get(LOCK, ""), rw.old, rw.new)
+    found: list[tokens.Leftover] = []
+    for name, text in sorted(files.items()):
+        if name == LOCK:
+            continue
+        found.extend(tokens.scan(f"{rel}/{name}", text, patterns))
+    return found
+
+
+def _base_image(text: str) -> str | None:
+    """The default of the first ARG BASE_IMAGE of a Dockerfile."""
+    arg = dockerfile_facts.read(text).args.get("BASE_IMAGE")
+    return arg[0] if arg and arg[0] else None
