@@ -236,8 +236,9 @@ def _ask(q: Any, config: Config) -> tuple[str, Any]:
 def run(ctx: Any) -> None:
     import questionary as q
 
-    from bumper import plan as plans
+    from bumper.apply import apply
     from bumper.output import colorize_diff
+    from bumper.plan import render
 
     config: Config = ctx.config()
     try:
@@ -249,7 +250,7 @@ def run(ctx: Any) -> None:
             return
         _summary(plan)
         if q.confirm("Show the full diff?", default=False).unsafe_ask():
-            click.echo(colorize_diff(plans.render(plan), ctx.color), nl=False)
+            click.echo(colorize_diff(render(plan), ctx.color), nl=False)
         if not q.confirm("Apply this plan?", default=True).unsafe_ask():
             click.echo("nothing written")
             return
@@ -257,4 +258,4 @@ def run(ctx: Any) -> None:
     except EOFError:  # Ctrl-D at a prompt: the same as Ctrl-C, nothing written
         raise KeyboardInterrupt from None
     plan.subject = subject or plan.subject
-    _report(plan.subject, plans.apply(plan, config, lock=True, commit=True))
+    _report(plan.subject, apply(plan, config, lock=True, commit=True))

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from bumper import output
+from bumper.apply import Applied, apply
 from bumper.config import Config
-from bumper.plan import Applied, Plan, apply, render
+from bumper.plan import Plan, render
 
 
 def _summary(plan: Plan) -> list[str]:

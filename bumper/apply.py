@@ -1,0 +1,362 @@
+"""Apply a Plan, the only writer of a bump: build the result in a staging folder,
+lock and check it there, then move it into place and commit; on any failure the
+tree is as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING
+
+from bumper import companions, discover
+from bumper.config import Config
+from bumper.editors import requirements
+from bumper.editors.tokens import apply as apply_tokens
+from bumper.editors.tokens import substitutions
+from bumper.errors import UsageError
+from bumper.findings import Finding
+from bumper.fsutil import atomic_write
+from bumper.git import dirty
+from bumper.plan import LOCK, FolderPlan, Plan
+
+if TYPE_CHECKING:
+    from bumper.git import Git
+
+
+@dataclass
+class Applied:
+    """What apply did: the commit, and the findings the result keeps (none it introduced)."""
+
+    commit: str | None
+    lock_skipped: bool
+    carried: list[Finding]  # drift the folders already had, carried over
+    # findings on a leftover line: the old token the bump left for a human to decide on
+    flagged: list[Finding] = field(default_factory=list)
+    accepted: list[Finding] = field(default_factory=list)  # what the user asked for (--name)
+    unchanged: bool = False  # the result is what the tree already had: nothing written
+    interrupt_deferred: bool = False  # Ctrl-C came while the result was being put in place
+
+
+class BumpRefusedError(UsageError):
+    """The result would carry a problem its source did not have."""
+
+    def __init__(self, message: str, findings: list[Finding]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True) -> Applied:
+    """Stage, lock, check, swap into place, commit; roll everything back on any failure.
+
+    Nothing in the working tree changes until every step that can fail on its own (copy,
+    edits, uv, checks) has passed in the staging folder; the swap and the commit then run
+    with interrupts held back, and undo themselves if git refuses. While uv locks, a helper
+    thread does what does not need the lock (the sources' own drift, loading GitPython).
+    """
+    if commit and not (config.repo / ".git").exists():
+        raise UsageError(f"{config.repo}: not a git repository (run git init, or pass "
+                         "--no-commit)")
+    if commit or (config.repo / ".git").exists():
+        changed = dirty(config.repo, _inputs_and_outputs(plan))
+        if changed:
+            raise UsageError(f"{changed[0]}: has uncommitted changes; commit or stash them "
+                             f"first ({len(changed)} path{'s' if len(changed) != 1 else ''} of "
+                             "the plan)")
+    with _sigterm_as_interrupt():
+        staging = Staging(config)
+        try:
+            staged = [_stage(folder, config, staging) for folder in plan.folders]
+            staged_files = companions.stage(plan.files, config.repo, staging.root)
+            with _Meanwhile(plan, config, commit) as meanwhile:
+                if lock:
+                    _lock(plan, staged)
+            git = meanwhile.git
+            _repin(plan, staged)
+            carried, flagged, accepted = _verify(plan, staged, config, lock, meanwhile.before)
+            unchanged = _unchanged(plan, staged, config)
+        except BaseException:
+            staging.cleanup()
+            raise
+    if unchanged:
+        staging.cleanup()
+        return Applied(None, not lock, carried, flagged, accepted, unchanged=True)
+    with _interrupts_deferred() as held:
+        try:
+            _swap(plan, staged, config, staging)
+            companions.swap(plan.files, staged_files, config.repo, staging.root, staging.move)
+            sha = git.commit(plan.paths, plan.message(lock)) if git is not None else None
+        except BaseException:
+            staging.rollback()
+            raise
+        finally:
+            staging.cleanup()
+    return Applied(sha, not lock, carried, flagged, accepted, interrupt_deferred=bool(held))
+
+
+def _inputs_and_outputs(plan: Plan) -> list[str]:
+    """Every path of the plan, and the folders it copies from: an uncommitted change in a
+    source would flow into the new folder and its commit unseen."""
+    paths = list(plan.paths) + [path for edit in plan.files for path in edit.inputs]
+    for folder in plan.folders:
+        if folder.is_new and not Path(folder.src_rel).is_absolute():
+            paths.append(folder.src_rel)
+    return list(dict.fromkeys(paths))
+
+
+class Staging:
+    """A private folder next to the images: staged results, and backups while swapping."""
+
+    def __init__(self, config: Config) -> None:
+        config.images_root.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=".bumper-staging-", dir=config.images_root))
+        # (from, to, the folder the move made for ``to``), undone in reverse
+        self.moves: list[tuple[Path, Path, Path | None]] = []
+
+    def folder(self, name: str) -> Path:
+        return self.root / "new" / name
+
+    def move(self, src: Path, dst: Path) -> None:
+        made = next((p for p in reversed(dst.parents) if not p.exists()), None)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        src.rename(dst)
+        self.moves.append((src, dst, made))
+
+    def rollback(self) -> None:
+        for src, dst, made in reversed(self.moves):
+            if dst.exists() or dst.is_symlink():
+                if src.is_dir() and not src.is_symlink():
+                    shutil.rmtree(src)
+                elif src.exists() or src.is_symlink():
+                    src.unlink()
+                dst.rename(src)
+            if made is not None:  # folders the move made, if nothing else came into them
+                for folder in (dst.parent, *dst.parent.parents):
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
+                    if folder == made:
+                        break
+        self.moves.clear()
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that the tree is rolled back as for Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C and SIGTERM back while the tree is swapped and committed (or rolled back):
+    a half-moved tree or a half-made commit is what the staging exists to prevent. Yields
+    the list of signals that came meanwhile."""
+    held: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        yield held
+        return
+    try:
+        yield held
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _stage(folder: FolderPlan, config: Config, staging: Staging) -> Path:
+    src = config.repo / folder.src_rel
+    dst = staging.folder(Path(folder.dst_rel).name)
+    shutil.copytree(src, dst, symlinks=True)
+    for name, text in folder.new.items():
+        atomic_write(dst / name, text)
+    return dst
+
+
+class _Meanwhile:
+    """Work that does not need the lock, done in a thread while uv runs: the drift each
+    source already has (what the staging check may carry over) and the git repository
+    (GitPython takes a while to import). Its errors are raised when the block ends."""
+
+    def __init__(self, plan: Plan, config: Config, commit: bool) -> None:
+        self._plan, self._config, self._commit = plan, config, commit
+        self.before: list[list[Finding]] = []
+        self.git: Git | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bumper-meanwhile")
+
+    def _run(self) -> None:
+        try:
+            self.before = [_before(folder, self._config) for folder in self._plan.folders]
+            if self._commit:
+                self.git = _git(self._config)
+        except BaseException as exc:  # handed to the main thread
+            self._error = exc
+
+    def __enter__(self) -> _Meanwhile:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._thread.join()
+        if kind is None and self._error is not None:
+            raise self._error
+
+
+def _before(folder: FolderPlan, config: Config) -> list[Finding]:
+    """The drift the folder's source already has (given by the planner, or read now)."""
+    if folder.before is not None:
+        return folder.before
+    from bumper import check  # in the helper thread: its import is off the critical path
+
+    return check.check_image(discover.load(config, config.repo / folder.src_rel), config)
+
+
+def _git(config: Config) -> Git:
+    from bumper.git import Git
+
+    return Git(config.repo)
+
+
+def _lock(plan: Plan, staged: list[Path]) -> None:
+    from bumper import lock as uvlock
+    from bumper.urls import with_env_credentials
+
+    jobs, targets = [], []
+    for folder, path in zip(plan.folders, staged, strict=True):
+        if not folder.relock or folder.rewrite is None or folder.index_url is None:
+            continue
+        jobs.append(uvlock.LockJob(folder=path, rel=folder.dst_rel,
+                                   index=with_env_credentials(folder.index_url),
+                                   python=folder.rewrite.new.python, upgrade=folder.upgrade))
+        targets.append(path)
+    for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
+        atomic_write(path / LOCK, text)
+
+
+def _repin(plan: Plan, staged: list[Path]) -> None:
+    for folder, path in zip(plan.folders, staged, strict=True):
+        if not folder.repins:
+            continue
+        text = (path / LOCK).read_text(encoding="utf-8")
+        for pin in folder.repins:
+            try:
+                text = requirements.repin(text, pin.name, pin.version, list(pin.hashes))
+            except KeyError:
+                raise UsageError(f"--set {pin.name}: {pin.name} is not in the lock of "
+                                 f"{folder.dst_rel} (after the relock); pin it in "
+                                 "pyproject.toml instead") from None
+        atomic_write(path / LOCK, text)
+
+
+def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool,
+            befores: list[list[Finding]]) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """Refuse findings the bump introduced; return the drift that was already there, the
+    findings on leftover lines (an old token the bump reports instead of guessing at) and
+    those the user asked for (a --name outside the naming scheme)."""
+    from bumper import check
+
+    introduced: list[Finding] = []
+    carried: list[Finding] = []
+    flagged: list[Finding] = []
+    accepted: list[Finding] = []
+    for folder, path, before in zip(plan.folders, staged, befores, strict=True):
+        left = {(item.path, item.line) for item in folder.leftovers}
+        image = discover.load(config, path)
+        image.rel = folder.dst_rel
+        subs = substitutions(folder.rewrite) if folder.rewrite else []
+        expected = {(f.rule, Path(f.path).name, apply_tokens(f.message, subs))
+                    for f in before}
+        for found in check.check_image(image, config):
+            finding = Finding(found.path.replace(_rel(config, path), folder.dst_rel),
+                              found.line, found.message, found.fix, found.rule)
+            if not locked and finding.rule == "lock":
+                continue
+            if _key(finding) in expected:
+                carried.append(finding)
+            elif finding.rule in folder.accepted:
+                accepted.append(finding)
+            elif (finding.path, finding.line) in left:
+                flagged.append(finding)
+            else:
+                introduced.append(finding)
+    if introduced:
+        first = introduced[0]
+        more = f" (and {len(introduced) - 1} more)" if len(introduced) > 1 else ""
+        raise BumpRefusedError(f"the bump would introduce: {first}{more}", introduced)
+    return carried, flagged, accepted
+
+
+def _key(finding: Finding) -> tuple[str, str, str]:
+    return (finding.rule, Path(finding.path).name, finding.message)
+
+
+def _rel(config: Config, path: Path) -> str:
+    try:
+        return path.relative_to(config.repo).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _unchanged(plan: Plan, staged: list[Path], config: Config) -> bool:
+    """Every folder is edited in place and comes out byte for byte as it is."""
+    if plan.removals or plan.files or any(folder.is_new for folder in plan.folders):
+        return False
+    return all(_same_tree(config.repo / folder.dst_rel, path)
+               for folder, path in zip(plan.folders, staged, strict=True))
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    def files(root: Path) -> list[str]:
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+    import filecmp
+
+    names = files(a)
+    if names != files(b):
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    return not mismatch and not errors
+
+
+def _swap(plan: Plan, staged: list[Path], config: Config, staging: Staging) -> None:
+    for folder, path in zip(plan.folders, staged, strict=True):
+        dst = config.repo / folder.dst_rel
+        if folder.is_new and (dst.exists() or dst.is_symlink()):
+            raise UsageError(f"{folder.dst_rel}: appeared while the bump ran (another bump?); "
+                             "nothing was changed")
+        if dst.exists():
+            staging.move(dst, staging.root / "old" / folder.dst_rel.replace("/", "__"))
+        staging.move(path, dst)
+    for rel in plan.removals:
+        staging.move(config.repo / rel, staging.root / "retired" / rel.replace("/", "__"))
