@@ -3,9 +3,10 @@
 Run from the repo root:  .venv/bin/python bench/lock_many.py [--runs 3] [--cold]
 
 The three bundled example folders and three copies under other names sit in a throwaway
-repo; the local index serves them (a fresh server for each measurement). Both sides use
-the same uv cache: warmed once before timing (the usual case: a relock on a machine that
-has locked before), or, with --cold, a new empty cache for every measurement. Each request
+repo; the local index serves them (one server per latency: uv keys its cache by URL,
+port included). Both sides use the same uv cache: warmed once before timing (the usual
+case: a relock on a machine that has locked before), or, with --cold, a new empty cache
+for every measurement. Each request
 to the index gets a latency added: none, 20 ms and 100 ms by default (a remote index over
 TLS answers in tens to hundreds of ms). Without latency a relock of one folder takes uv
 about 0.2 s, and bumper's own start-up (Python, one interpreter lookup) weighs as much as
@@ -113,24 +114,23 @@ def serve(latency: float) -> IndexServer:
     return server
 
 
-def measure(root: Path, work: Path, cold: bool, run: int, latency: float,
+def measure(server: IndexServer, root: Path, work: Path, cold: bool, run: int,
             by_hand: bool) -> tuple[float, float, float | None]:
+    """One round on one server: uv's cache keys pages by URL, port included, so both
+    sides must talk to the same server for the warm cache to mean the same to them."""
     warm_cache = work / "cache-warm"
-    with serve(latency) as server:
-        cache = work / f"cache-a{run}" if cold else warm_cache
-        a = time_bumper(root, env_for(server, cache))
-    with serve(latency) as server:
-        cache = work / f"cache-b{run}" if cold else warm_cache
-        out = work / f"out-{run}"
-        out.mkdir()
-        b = time_one_by_one(root, env_for(server, cache), out)
+    cache = work / f"cache-a{run}" if cold else warm_cache
+    a = time_bumper(root, env_for(server, cache))
+    cache = work / f"cache-b{run}" if cold else warm_cache
+    out = work / f"out-{run}"
+    out.mkdir()
+    b = time_one_by_one(root, env_for(server, cache), out)
     c = None
     if by_hand:
-        with serve(latency) as server:
-            cache = work / f"cache-c{run}" if cold else warm_cache
-            out = work / f"out-hand-{run}"
-            out.mkdir()
-            c = time_one_by_one(root, env_for(server, cache), out, by_hand=True)
+        cache = work / f"cache-c{run}" if cold else warm_cache
+        out = work / f"out-hand-{run}"
+        out.mkdir()
+        c = time_one_by_one(root, env_for(server, cache), out, by_hand=True)
     return a, b, c
 
 
@@ -156,11 +156,11 @@ def main() -> int:
             work = Path(tmp)
             root = work / "repo"
             make_repo(root)
-            if not args.cold:  # warm the shared cache once, untimed
-                with serve(latency) as server:
+            with serve(latency) as server:
+                if not args.cold:  # warm the shared cache once, untimed
                     time_bumper(root, env_for(server, work / "cache-warm"))
-            rows = [measure(root, work, args.cold, run, latency, args.by_hand)
-                    for run in range(args.runs)]
+                rows = [measure(server, root, work, args.cold, run, args.by_hand)
+                        for run in range(args.runs)]
         ours = statistics.median(a for a, _, _ in rows)
         theirs = statistics.median(b for _, b, _ in rows)
         verdict = "OK" if ours / theirs <= TARGET else "MISSED"

@@ -22,24 +22,14 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from bumper.errors import ExternalError
-from bumper.urls import IndexUrl, scrub
+from bumper.urls import TIMEOUT_ENV, IndexUrl, request_timeout, scrub
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, text/html;q=0.2"
-TIMEOUT = 10.0
-TIMEOUT_ENV = "BUMPER_INDEX_TIMEOUT"
 RETRIES = 3  # more tries after a 5xx or a connection error
 TIMEOUT_RETRIES = 1  # more tries after a timeout: a slow index usually stays slow
 BACKOFF = 0.2  # seconds before the first retry, doubled for each next one
 POOL = 32  # connections per client; requests run on up to align.WORKERS threads
-
-
-def request_timeout() -> float:
-    """Seconds allowed per request (BUMPER_INDEX_TIMEOUT; uv gets the same limit)."""
-    try:
-        return max(0.1, float(os.environ.get(TIMEOUT_ENV, TIMEOUT)))
-    except ValueError:
-        return TIMEOUT
 
 
 @dataclass

@@ -27,12 +27,13 @@ from urllib.parse import urlsplit
 
 from bumper.discover import ImageDir
 from bumper.errors import ExternalError, UsageError
-from bumper.index import TIMEOUT_ENV, request_timeout
 from bumper.urls import (
     PASSWORD_ENV,
+    TIMEOUT_ENV,
     USERNAME_ENV,
     IndexUrl,
     prefix_map,
+    request_timeout,
     scrub,
     with_env_credentials,
 )

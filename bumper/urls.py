@@ -114,3 +114,15 @@ def with_env_credentials(url: str) -> IndexUrl:
     if user is None and password is None:
         return parsed
     return IndexUrl(parsed.public, user or "", password or "")
+
+
+TIMEOUT = 10.0
+TIMEOUT_ENV = "BUMPER_INDEX_TIMEOUT"
+
+
+def request_timeout() -> float:
+    """Seconds allowed per index request (BUMPER_INDEX_TIMEOUT; uv gets the same limit)."""
+    try:
+        return max(0.1, float(os.environ.get(TIMEOUT_ENV, TIMEOUT)))
+    except ValueError:
+        return TIMEOUT
