@@ -23,7 +23,7 @@ from bumper.editors.tokens import apply as apply_tokens
 from bumper.editors.tokens import substitutions
 from bumper.errors import UsageError
 from bumper.findings import Finding
-from bumper.fsutil import atomic_write
+from bumper.fsutil import atomic_write, repo_rel
 from bumper.git import dirty
 from bumper.plan import LOCK, FolderPlan, Plan
 
@@ -298,7 +298,7 @@ def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool,
         expected = {(f.rule, Path(f.path).name, apply_tokens(f.message, subs))
                     for f in before}
         for found in check.check_image(image, config):
-            finding = Finding(found.path.replace(_rel(config, path), folder.dst_rel),
+            finding = Finding(found.path.replace(repo_rel(config.repo, path), folder.dst_rel),
                               found.line, found.message, found.fix, found.rule)
             if not locked and finding.rule == "lock":
                 continue
@@ -319,13 +319,6 @@ def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool,
 
 def _key(finding: Finding) -> tuple[str, str, str]:
     return (finding.rule, Path(finding.path).name, finding.message)
-
-
-def _rel(config: Config, path: Path) -> str:
-    try:
-        return path.relative_to(config.repo).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _unchanged(plan: Plan, staged: list[Path], config: Config) -> bool:

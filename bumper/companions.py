@@ -25,7 +25,7 @@ from bumper.editors import tokens
 from bumper.editors.tokens import Leftover, Rewrite
 from bumper.errors import UsageError
 from bumper.findings import Finding
-from bumper.fsutil import atomic_write
+from bumper.fsutil import atomic_write, repo_rel
 from bumper.model import major_minor
 
 ADD, EDIT, REMOVE = "add", "edit", "remove"
@@ -55,13 +55,6 @@ class FileEdit:
 
 def _names(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])")
-
-
-def _rel(config: Config, path: Path) -> str:
-    try:
-        return path.relative_to(config.repo).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _read(path: Path) -> str | None:
@@ -95,7 +88,7 @@ def files(config: Config, companion: Companion, name: str | None = None) -> list
     for path in sorted(base.glob(pattern)):
         if not path.is_file() or path.is_symlink():
             continue
-        rel = _rel(config, path).split("/")
+        rel = repo_rel(config.repo, path).split("/")
         if rel[0] == ".git" or any(part.startswith(".bumper-staging-") for part in rel):
             continue
         if config.images_root in path.parents and path.parent != config.images_root:
@@ -121,7 +114,7 @@ def plan_edits(config: Config, rewrites: list[Rewrite], *,
                            warnings=warnings)
             continue
         for path in files(config, companion):
-            rel = _rel(config, path)
+            rel = repo_rel(config.repo, path)
             text = _read(path)
             if rel in edits or text is None:
                 continue
@@ -139,7 +132,7 @@ def _pipelines(config: Config, companion: Companion, rw: Rewrite, *, retire: boo
                edits: dict[str, FileEdit], warnings: list[str]) -> None:
     subs = tokens.substitutions(rw)
     for path in files(config, companion, rw.old_name):
-        rel, text = _rel(config, path), _read(path)
+        rel, text = repo_rel(config.repo, path), _read(path)
         if rel in edits:
             continue
         if text is None:
@@ -318,7 +311,7 @@ def check(config: Config) -> list[Finding]:
             text = _read(path)
             if text is None:
                 continue
-            rel, lines = _rel(config, path), text.splitlines()
+            rel, lines = repo_rel(config.repo, path), text.splitlines()
             if companion.kind == "pipeline":
                 places = list(enumerate(lines, start=1))
                 what, fix = "pipeline file", "remove the file, or restore the folder"

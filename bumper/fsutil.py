@@ -1,4 +1,5 @@
-"""Writing files safely: a temp file in the same folder, then os.replace."""
+"""Files on disk: writing them safely (a temp file in the same folder, then os.replace),
+and naming them relative to the repository."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def repo_rel(repo: Path, path: Path) -> str:
+    """``path`` relative to ``repo`` (POSIX form), or as it is when it lies outside."""
+    try:
+        return path.relative_to(repo).as_posix()
+    except ValueError:
+        return path.as_posix()
