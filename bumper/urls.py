@@ -12,10 +12,13 @@ the credentials when the URL has none of its own.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from bumper.errors import UsageError
 
 MAP_ENV = "BUMPER_INDEX_MAP"
 USERNAME_ENV = "BUMPER_INDEX_USERNAME"
@@ -33,14 +36,18 @@ class IndexUrl:
 
     @classmethod
     def parse(cls, url: str) -> IndexUrl:
-        parts = urlsplit(url)
-        if parts.username is None and parts.password is None:
-            return cls(url)
+        try:
+            parts = urlsplit(url)
+            if parts.username is None and parts.password is None:
+                return cls(url)
+            port = parts.port
+        except ValueError as exc:  # a bad [IPv6] host or port
+            raise UsageError(f"{scrub(url, [])}: not a valid URL ({exc})") from None
         host = parts.hostname or ""
         if ":" in host:  # IPv6 literal
             host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        if port:
+            host = f"{host}:{port}"
         public = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
         return cls(public, unquote(parts.username or ""), unquote(parts.password or ""))
 
@@ -123,6 +130,7 @@ TIMEOUT_ENV = "BUMPER_INDEX_TIMEOUT"
 def request_timeout() -> float:
     """Seconds allowed per index request (BUMPER_INDEX_TIMEOUT; uv gets the same limit)."""
     try:
-        return max(0.1, float(os.environ.get(TIMEOUT_ENV, TIMEOUT)))
+        seconds = float(os.environ.get(TIMEOUT_ENV, TIMEOUT))
     except ValueError:
         return TIMEOUT
+    return max(0.1, seconds) if math.isfinite(seconds) else TIMEOUT
