@@ -125,7 +125,7 @@ class IndexClient:
                 retry = timeouts <= TIMEOUT_RETRIES
             except httpx.TransportError as exc:
                 error = f"connection failed ({exc.__class__.__name__})"
-                retry = True
+                retry = not isinstance(exc, httpx.UnsupportedProtocol)  # no URL to retry
             else:
                 status = response.status_code
                 if status < 400:
