@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bumper.model import Stack, compact_python, compact_th, compact_torch, major_minor
 
@@ -28,11 +28,6 @@ class Rewrite:
     new_index: str | None = None
     base_image: str | None = None  # the new full reference, when the user gave one
     base_tag: str | None = None  # ":TAG" form: only the tag changes
-    extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # literal old -> new
-
-    @property
-    def changes_stack(self) -> bool:
-        return self.old != self.new
 
 
 def _sub(subs: list[Sub], pattern: str, old: str, new: str, replacement: str | None = None) -> None:
@@ -48,8 +43,6 @@ def substitutions(rw: Rewrite) -> list[Sub]:
     if rw.old_index and rw.new_index:
         _sub(subs, "{}", rw.old_index, rw.new_index)
     _sub(subs, r"(?<![A-Za-z0-9]){}(?![A-Za-z0-9])", rw.old_name, rw.new_name)
-    for old_text, new_text in rw.extra:
-        _sub(subs, "{}", old_text, new_text)
     old, new = rw.old, rw.new
     oa, na = old.accel, new.accel
     if oa.kind == na.kind and oa.version and na.version:
