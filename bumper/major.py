@@ -134,10 +134,8 @@ def newest(images: list[ImageDir], kind: str) -> ImageDir | None:
 
 def _new_stack(stack: Stack, changes: dict[str, str]) -> Stack:
     accel = stack.accel
-    if "cuda" in changes and accel.kind == "cuda":
-        accel = Accel("cuda", changes["cuda"])
-    if "rocm" in changes and accel.kind == "rocm":
-        accel = Accel("rocm", changes["rocm"])
+    if accel.kind in changes:  # --cuda for a CUDA folder, --rocm for a ROCm one
+        accel = Accel(accel.kind, changes[accel.kind])
     return Stack(training_hub=changes.get("training_hub", stack.training_hub), accel=accel,
                  torch=changes.get("torch", stack.torch),
                  python=changes.get("python", stack.python))
