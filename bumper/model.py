@@ -16,8 +16,6 @@ ACCEL_KINDS = ("cuda", "rocm", "cpu")
 ACCEL_LABELS = {"cuda": "CUDA", "rocm": "ROCm", "cpu": "CPU"}
 DEFAULT_SCHEME = "th{th}-{accel}-torch{torch}-py{python}"
 
-_VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-
 
 def parts(version: str) -> list[str]:
     """Release segments of a plain dotted version (``2.10.0`` -> ``['2', '10', '0']``)."""
@@ -233,6 +231,3 @@ def names_release(written: str, accel: Accel) -> bool:
         return True
     return len(parts(version)) == 2 and major_minor(written) == version
 
-
-def is_version(text: str) -> bool:
-    return bool(_VERSION_RE.match(text))

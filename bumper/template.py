@@ -173,12 +173,6 @@ def updater(repo: Path) -> Iterator[Updater]:
         up.restore()
 
 
-def update(repo: Path, folder: Path, ref: str) -> list[str]:
-    """`copier update` of one folder to the template at ``ref``; returns conflicted files."""
-    with updater(repo) as up:
-        return up.update(folder, ref)
-
-
 def conflicts(folder: Path) -> list[str]:
     """Files Copier left with inline conflict markers, and .rej files (it exits 0 on both)."""
     found = []

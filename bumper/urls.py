@@ -76,9 +76,6 @@ class IndexUrl:
         """Where requests really go: the public URL after the prefix mapping, no userinfo."""
         return self._mapped().public
 
-    def with_credentials(self, credentials: IndexUrl) -> IndexUrl:
-        return IndexUrl(self.public, credentials.username, credentials.password)
-
 
 def strip_userinfo(url: str) -> str:
     return IndexUrl.parse(url).public
