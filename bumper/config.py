@@ -92,6 +92,8 @@ def _settings(repo: Path) -> tuple[dict[str, object], str]:
         section = tool.get(table[1]) if isinstance(tool, dict) else None
         if isinstance(section, dict):
             return section, f"{name} [tool.bumper]"
+        if section is not None:
+            raise UsageError(f"{name}: [tool.bumper] must be a table of settings")
     return {}, ""
 
 
