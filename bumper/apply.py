@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bumper import companions, discover
 from bumper.config import Config
+from bumper.discover import LOCK
 from bumper.editors import requirements
 from bumper.editors.tokens import apply as apply_tokens
 from bumper.editors.tokens import substitutions
@@ -25,7 +26,7 @@ from bumper.errors import UsageError
 from bumper.findings import Finding
 from bumper.fsutil import atomic_write, repo_rel
 from bumper.git import dirty
-from bumper.plan import LOCK, FolderPlan, Plan
+from bumper.plan import FolderPlan, Plan
 
 if TYPE_CHECKING:
     from bumper.git import Git
@@ -64,7 +65,7 @@ def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True)
     if commit and not (config.repo / ".git").exists():
         raise UsageError(f"{config.repo}: not a git repository (run git init, or pass "
                          "--no-commit)")
-    if commit or (config.repo / ".git").exists():
+    if (config.repo / ".git").exists():  # --no-commit in a repository checks too
         changed = dirty(config.repo, _inputs_and_outputs(plan))
         if changed:
             raise UsageError(f"{changed[0]}: has uncommitted changes; commit or stash them "

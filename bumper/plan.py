@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 from bumper import companions
 from bumper.companions import FileEdit
+from bumper.discover import LOCK
 from bumper.editors.tokens import Leftover, Rewrite
 from bumper.findings import Finding
-
-LOCK = "requirements.txt"
 
 
 @dataclass(frozen=True)
