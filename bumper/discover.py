@@ -15,6 +15,7 @@ from bumper.config import Config
 from bumper.errors import UsageError
 from bumper.findings import Finding
 from bumper.formats import dockerfile, pyproject, requirements
+from bumper.fsutil import repo_rel
 from bumper.model import Accel, Stack, major_minor
 
 DOCKERFILE = "Dockerfile"
@@ -97,13 +98,6 @@ def resolve(config: Config, names: list[str] | tuple[str, ...]) -> list[Path]:
     return out
 
 
-def _rel(config: Config, path: Path) -> str:
-    try:
-        return path.relative_to(config.repo).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 def _read_text(image: ImageDir, filename: str) -> str | None:
     """The file's text; None when it is absent or unreadable (the latter is a problem)."""
     path = image.path / filename
@@ -128,7 +122,7 @@ def _required(image: ImageDir, filename: str, fix: str, rule: str) -> str | None
 
 
 def load(config: Config, path: Path) -> ImageDir:
-    image = ImageDir(path=path, rel=_rel(config, path))
+    image = ImageDir(path=path, rel=repo_rel(config.repo, path))
     text = _required(image, DOCKERFILE, "every image folder needs a Dockerfile", "files")
     if text is not None:
         image.dockerfile = dockerfile.read(text)
