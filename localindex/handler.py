@@ -101,6 +101,7 @@ class Handler(BaseHTTPRequestHandler):
         owner._record(self.command, self.path, creds[0] if creds else None)
         if owner.delay > 0:
             time.sleep(owner.delay)
+        owner._pass_gate()
         fault = owner._take_fault()
         if fault == "drop":
             self.close_connection = True

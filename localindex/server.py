@@ -73,6 +73,8 @@ class IndexServer:
         self.requests_log: list[tuple[str, str, str | None]] = []
         self._hidden: set[tuple[str, Version | None, str | None]] = set()
         self._tampered: set[tuple[str, Version, str | None]] = set()
+        self._gate = threading.Event()
+        self._waiting = 0
         self.reset_faults()
 
     # --- lifecycle -------------------------------------------------------------
@@ -173,13 +175,29 @@ class IndexServer:
         with self._lock:
             self._drop = _Countdown(times)
 
+    def hold(self) -> None:
+        """Keep every request waiting (latency without end) until `release()`: a client is
+        then certainly mid-request, whatever the machine's speed."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        """Answer the requests `hold()` kept waiting, and the next ones at once."""
+        self._gate.set()
+
+    @property
+    def held(self) -> int:
+        """Requests waiting at the gate now."""
+        with self._lock:
+            return self._waiting
+
     def not_found(self, project: str) -> None:
         """Answer 404 for a project's page and files (it stays in the root list)."""
         with self._lock:
             self._not_found.add(canonicalize_name(project))
 
     def reset_faults(self) -> None:
-        """Clear delay, fail, drop and not_found."""
+        """Clear delay, hold, fail, drop and not_found."""
+        self._gate.set()
         with self._lock:
             self.delay = 0.0
             self._fail: tuple[int, _Countdown] | None = None
@@ -191,6 +209,18 @@ class IndexServer:
     def _record(self, method: str, path: str, user: str | None) -> None:
         with self._lock:
             self.requests_log.append((method, path, user))
+
+    def _pass_gate(self) -> None:
+        """Wait while held (bounded: a forgotten hold must not hang a test run)."""
+        if self._gate.is_set():
+            return
+        with self._lock:
+            self._waiting += 1
+        try:
+            self._gate.wait(timeout=120)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def _take_fault(self) -> str | int | None:
         """'drop', a status code to fail with, or None."""

@@ -25,6 +25,7 @@ from localindex.__main__ import main
 from localindex.server import PUBLIC_PREFIX, IndexServer
 from localindex.universe import UniverseError, load_universe
 from localindex.wheels import UNIVERSE_PATH, build, load_manifest, universe_key
+from tests.bumprepo import wait_for
 
 CUDA = "cuda13.0-ubi9"
 CPU = "cpu-ubi9"
@@ -351,6 +352,19 @@ def test_fail_drop_not_found_delay(index_server: IndexServer) -> None:
     assert time.perf_counter() - start >= 0.2
     index_server.reset_faults()
     assert fetch(f"{url}torch/")[0] == 200
+
+
+def test_hold_keeps_requests_waiting_until_released(index_server: IndexServer) -> None:
+    url = index_server.index_url(CUDA)
+    index_server.hold()
+    with ThreadPoolExecutor(2) as pool:
+        pending = [pool.submit(fetch, url) for _ in range(2)]
+        wait_for(lambda: index_server.held == 2, what="both requests to wait at the gate")
+        assert not any(f.done() for f in pending)
+        index_server.release()
+        assert [f.result(timeout=30)[0] for f in pending] == [200, 200]
+    assert index_server.held == 0
+    assert fetch(url)[0] == 200  # released: no more waiting
 
 
 def test_fail_countdown_is_thread_safe(index_server: IndexServer) -> None:
