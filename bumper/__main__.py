@@ -1,3 +1,3 @@
-from bumper.cli import main
+from bumper.entry import main
 
 main()

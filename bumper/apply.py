@@ -6,17 +6,15 @@ tree is as it was.
 from __future__ import annotations
 
 import shutil
-import signal
-import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import companions, discover
+from bumper import companions, discover, repolock
 from bumper.config import Config
 from bumper.discover import LOCK
 from bumper.editors import requirements
@@ -24,9 +22,11 @@ from bumper.editors.tokens import apply as apply_tokens
 from bumper.editors.tokens import substitutions
 from bumper.errors import UsageError
 from bumper.findings import Finding
-from bumper.fsutil import atomic_write, repo_rel
-from bumper.git import dirty
+from bumper.fsutil import atomic_write, make_writable, permission_error, repo_rel
+from bumper.git import dirty, git_dir, head
 from bumper.plan import FolderPlan, Plan
+from bumper.signals import Deferred
+from bumper.staging import Staging, fingerprint, recover_stale
 
 if TYPE_CHECKING:
     from bumper.git import Git
@@ -54,52 +54,82 @@ class BumpRefusedError(UsageError):
         self.findings = findings
 
 
-def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True) -> Applied:
+def apply(plan: Plan, config: Config, *, lock: bool = True, commit: bool = True,
+          deferred: Deferred | None = None) -> Applied:
     """Stage, lock, check, swap into place, commit; roll everything back on any failure.
 
     Nothing in the working tree changes until every step that can fail on its own (copy,
     edits, uv, checks) has passed in the staging folder; the swap and the commit then run
-    with interrupts held back, and undo themselves if git refuses. While uv locks, a helper
-    thread does what does not need the lock (the sources' own drift, loading GitPython).
+    with interrupts held back (until ``deferred`` is stopped, when the caller passes one:
+    the report of the commit is part of what must not be cut), and undo themselves if git
+    refuses. While uv locks, a helper thread does what does not need the lock (the sources'
+    own drift, loading GitPython).
     """
     if commit and not (config.repo / ".git").exists():
         raise UsageError(f"{config.repo}: not a git repository (run git init, or pass "
                          "--no-commit)")
+    with exclusive(config):
+        _check_clean(plan, config)
+        try:
+            return _apply(plan, config, lock, commit, deferred)
+        except PermissionError as exc:
+            raise permission_error(exc, config.repo) from None
+
+
+@contextmanager
+def exclusive(config: Config, notify: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the repository's bump lock, and first clear what a killed bump left."""
+    in_git = (config.repo / ".git").exists()
+    with repolock.held(git_dir(config.repo) if in_git else None):
+        for stale in recover_stale(config.repo, config.images_root):
+            if notify is not None:
+                notify(str(stale))
+        yield
+
+
+def _check_clean(plan: Plan, config: Config) -> None:
     if (config.repo / ".git").exists():  # --no-commit in a repository checks too
         changed = dirty(config.repo, _inputs_and_outputs(plan))
         if changed:
             raise UsageError(f"{changed[0]}: has uncommitted changes; commit or stash them "
                              f"first ({len(changed)} path{'s' if len(changed) != 1 else ''} of "
                              "the plan)")
-    with _sigterm_as_interrupt():
-        staging = Staging(config)
+
+
+def _apply(plan: Plan, config: Config, lock: bool, commit: bool,
+           deferred: Deferred | None) -> Applied:
+    staging = Staging(config.repo, config.images_root, head(config.repo), plan.paths)
+    hold = deferred or Deferred()
+    staged: list[Path] = []
+    read: list[dict[str, str]] = []
+    try:
+        for folder in plan.folders:
+            path, copied = _stage(folder, config, staging)
+            staged.append(path)
+            read.append(copied)
+        staged_files = companions.stage(plan.files, config.repo, staging.root)
+        with _Meanwhile(plan, config, commit) as meanwhile:
+            if lock:
+                _lock(plan, staged)
+        git = meanwhile.git
+        _repin(plan, staged)
+        carried, flagged, accepted = _verify(plan, staged, config, lock, meanwhile.before)
+        if _unchanged(plan, staged, config):
+            return Applied(None, not lock, carried, flagged, accepted, unchanged=True)
+        hold.start()
         try:
-            staged = [_stage(folder, config, staging) for folder in plan.folders]
-            staged_files = companions.stage(plan.files, config.repo, staging.root)
-            with _Meanwhile(plan, config, commit) as meanwhile:
-                if lock:
-                    _lock(plan, staged)
-            git = meanwhile.git
-            _repin(plan, staged)
-            carried, flagged, accepted = _verify(plan, staged, config, lock, meanwhile.before)
-            unchanged = _unchanged(plan, staged, config)
-        except BaseException:
-            staging.cleanup()
-            raise
-    if unchanged:
-        staging.cleanup()
-        return Applied(None, not lock, carried, flagged, accepted, unchanged=True)
-    with _interrupts_deferred() as held:
-        try:
+            _unchanged_since(plan, config, read)
             _swap(plan, staged, config, staging)
             companions.swap(plan.files, staged_files, config.repo, staging.root, staging.move)
             sha = git.commit(plan.paths, plan.message(lock)) if git is not None else None
         except BaseException:
             staging.rollback()
             raise
-        finally:
-            staging.cleanup()
-    return Applied(sha, not lock, carried, flagged, accepted, interrupt_deferred=bool(held))
+    finally:
+        staging.cleanup()
+        if deferred is None:
+            hold.stop()
+    return Applied(sha, not lock, carried, flagged, accepted, interrupt_deferred=bool(hold.held))
 
 
 def _inputs_and_outputs(plan: Plan) -> list[str]:
@@ -112,95 +142,46 @@ def _inputs_and_outputs(plan: Plan) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-class Staging:
-    """A private folder next to the images: staged results, and backups while swapping."""
-
-    def __init__(self, config: Config) -> None:
-        config.images_root.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix=".bumper-staging-", dir=config.images_root))
-        # (from, to, the folder the move made for ``to``), undone in reverse
-        self.moves: list[tuple[Path, Path, Path | None]] = []
-
-    def folder(self, name: str) -> Path:
-        return self.root / "new" / name
-
-    def move(self, src: Path, dst: Path) -> None:
-        made = next((p for p in reversed(dst.parents) if not p.exists()), None)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        src.rename(dst)
-        self.moves.append((src, dst, made))
-
-    def rollback(self) -> None:
-        for src, dst, made in reversed(self.moves):
-            if dst.exists() or dst.is_symlink():
-                if src.is_dir() and not src.is_symlink():
-                    shutil.rmtree(src)
-                elif src.exists() or src.is_symlink():
-                    src.unlink()
-                dst.rename(src)
-            if made is not None:  # folders the move made, if nothing else came into them
-                for folder in (dst.parent, *dst.parent.parents):
-                    try:
-                        folder.rmdir()
-                    except OSError:
-                        break
-                    if folder == made:
-                        break
-        self.moves.clear()
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interrupt so that the tree is rolled back as for Ctrl-C."""
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise _Terminated
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _interrupts_deferred() -> Iterator[list[int]]:
-    """Hold Ctrl-C and SIGTERM back while the tree is swapped and committed (or rolled back):
-    a half-moved tree or a half-made commit is what the staging exists to prevent. Yields
-    the list of signals that came meanwhile."""
-    held: list[int] = []
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        held.append(signum)
-
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:
-        yield held
-        return
-    try:
-        yield held
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _stage(folder: FolderPlan, config: Config, staging: Staging) -> Path:
+def _stage(folder: FolderPlan, config: Config, staging: Staging) -> tuple[Path, dict[str, str]]:
+    """Copy the source into the staging folder and write the plan's new texts there; return
+    the copy and the fingerprint of what was copied (checked again before the swap)."""
     src = config.repo / folder.src_rel
     dst = staging.folder(Path(folder.dst_rel).name)
     shutil.copytree(src, dst, symlinks=True)
+    make_writable(dst)  # a read-only source (mode 555) still gives a folder bumper can edit
+    read = fingerprint(dst)
+    for name, text in folder.old.items():
+        if not _same_text(_text(dst / name), text):
+            raise UsageError(f"{folder.src_rel}/{name}: changed since the plan was made "
+                             "(another bump or an editor?); nothing was changed: run the "
+                             "command again")
     for name, text in folder.new.items():
         atomic_write(dst / name, text)
-    return dst
+    return dst, read
+
+
+def _text(path: Path) -> str | None:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _same_text(raw: str | None, text: str) -> bool:
+    """``raw`` (read as it is) is ``text``, or is it read with universal newlines."""
+    return raw is not None and (raw == text or raw.replace("\r\n", "\n").replace("\r", "\n")
+                                == text)
+
+
+def _unchanged_since(plan: Plan, config: Config, read: list[dict[str, str]]) -> None:
+    """Every folder the bump replaces or copies is byte for byte what was staged: a change
+    made meanwhile (another bump, an editor) would otherwise be lost without a word."""
+    for folder, before in zip(plan.folders, read, strict=True):
+        src = config.repo / folder.src_rel
+        if src.is_dir() and fingerprint(src) != before:
+            raise UsageError(f"{folder.src_rel}: changed while the bump ran (another bump or an "
+                             "editor?); nothing was changed: run the command again")
 
 
 class _Meanwhile:

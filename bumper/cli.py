@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from bumper import __version__
-from bumper.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BumperError, UsageError
+from bumper.entry import interrupted
+from bumper.errors import EXIT_INTERNAL, BumperError, UsageError
 
 
 class Context:
@@ -239,9 +240,10 @@ def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
     request = MajorRequest(cuda=cuda, rocm=rocm, torch=torch, training_hub=training_hub,
                            python=python, sources=sources, name=name, base_image=base_image,
                            index_url=index_url, sets=sets, retire=retire)
-    plan = plan_major(config, request)
-    runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
-               yes=yes)
+    with runner.exclusive(config, dry_run):
+        plan = plan_major(config, request)
+        runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
+                   yes=yes)
 
 
 @cli.command()
@@ -259,9 +261,10 @@ def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | 
     config = ctx.config()
     request = MinorRequest(dirs=dirs, base_image=base_image, index_url=index_url, sets=sets,
                            upgrade=upgrade)
-    plan = plan_minor(config, request)
-    runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
-               yes=yes)
+    with runner.exclusive(config, dry_run):
+        plan = plan_minor(config, request)
+        runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
+                   yes=yes)
 
 
 @cli.command("new")
@@ -293,12 +296,13 @@ def new_folder(ctx: Context, flavor: str, cuda: str | None, rocm: str | None, to
                              index_url=index_url, name=name)
     scratch = new.scratch_dir()
     try:
-        plan = new.plan_new(config, request, scratch)
-        if dry_run and ctx.format != "json":
-            click.echo(new.render_files(plan), nl=False)
-            return
-        runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
-                   yes=yes)
+        with runner.exclusive(config, dry_run):
+            plan = new.plan_new(config, request, scratch)
+            if dry_run and ctx.format != "json":
+                click.echo(new.render_files(plan), nl=False)
+                return
+            runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit,
+                       dry_run=dry_run, yes=yes)
     finally:
         new.remove(scratch)
 
@@ -375,12 +379,8 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except click.Abort:
-        click.echo("bumper: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("bumper: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    except (click.Abort, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP (bumper.signals)
+        interrupted()
     except Exception as exc:  # a bug: say so in one line; the traceback with -v
         if "-v" in sys.argv or "--verbose" in sys.argv:
             raise

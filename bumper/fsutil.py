@@ -4,8 +4,11 @@ and naming them relative to the repository."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from bumper.errors import ExternalError
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -28,3 +31,24 @@ def repo_rel(repo: Path, path: Path) -> str:
         return path.relative_to(repo).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def make_writable(root: Path) -> None:
+    """Give the owner write access to every folder under ``root`` (a staging copy of a
+    read-only folder must still take the bump's edits, and be removable)."""
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IWUSR:
+            folder.chmod(stat.S_IMODE(mode) | stat.S_IWUSR)
+
+
+def permission_error(exc: PermissionError, repo: Path) -> ExternalError:
+    """A permission problem as an environment error naming the path (exit 3); a path in
+    bumper's staging copy is named by what the user owns (the images root)."""
+    name = str(exc.filename or "")
+    path = Path(name) if name else None
+    if path is not None and ".bumper-staging-" in name:
+        path = next(p for p in path.parents if p.name.startswith(".bumper-staging-")).parent
+    where = repo_rel(repo, path) if path is not None else "a file of the plan"
+    return ExternalError(f"{where}: permission denied ({exc.strerror or 'not allowed'}); "
+                         "give this user access to it and run again")

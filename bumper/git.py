@@ -92,3 +92,39 @@ def changed_between(root: Path, old: str, new: str, paths: list[str]) -> bool:
     except ExternalError as exc:
         raise UsageError(f"template commit {old} is not in this repository ({exc.message}); "
                          "fetch it, or re-render the folder") from exc
+
+
+def _plain(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """Plain git (no GitPython), for the checks around every apply; None if git is missing."""
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=False)
+    except OSError:
+        return None
+
+
+def head(root: Path) -> str | None:
+    """HEAD's commit, or None (no repository, no commit yet)."""
+    done = _plain(root, "rev-parse", "--verify", "-q", "HEAD")
+    return done.stdout.strip() if done is not None and done.returncode == 0 else None
+
+
+def detached(root: Path) -> bool:
+    """HEAD names a commit, not a branch: a commit made there is on no branch."""
+    done = _plain(root, "symbolic-ref", "-q", "HEAD")
+    return done is not None and done.returncode == 1 and head(root) is not None
+
+
+def unstage(root: Path, paths: list[str]) -> None:
+    """Put the index of ``paths`` back to HEAD (what a killed commit left staged)."""
+    if paths:
+        _plain(root, "reset", "-q", "--", *paths)
+
+
+def git_dir(root: Path) -> Path | None:
+    """The repository's git folder (``.git``, or where a worktree's ``.git`` file points)."""
+    dot = root / ".git"
+    if dot.is_dir():
+        return dot
+    done = _plain(root, "rev-parse", "--absolute-git-dir") if dot.exists() else None
+    return Path(done.stdout.strip()) if done is not None and done.returncode == 0 else None

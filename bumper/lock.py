@@ -4,26 +4,22 @@ Only this module runs uv. The lock keeps its hand-kept first line
 ``--index-url=<public URL>``; uv itself is told to write a header that says
 how to regenerate the file (``bumper lock <dir>``) and never sees an index URL
 it could copy into the file: the URL it gets is the mapped one without
-userinfo, and credentials travel in a private netrc file (mode 0600, in a
-temporary directory removed afterwards).
+userinfo, and credentials travel in a netrc that never touches a disk: an anonymous
+memory file (memfd) handed to uv as an open descriptor, gone with the last process that
+holds it, whatever signal ends them. uv dies with bumper (PR_SET_PDEATHSIG), SIGKILL too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bumper.discover import ImageDir
 from bumper.errors import ExternalError, UsageError
@@ -37,6 +33,7 @@ from bumper.urls import (
     scrub,
     with_env_credentials,
 )
+from bumper.uvproc import Batch, Netrc, kill
 
 LOCK_NAME = "requirements.txt"
 FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
@@ -81,34 +78,17 @@ def build_python() -> str | None:
     return None if os.environ.get("UV_PYTHON") else sys.executable
 
 
-def uv_env(netrc: Path | None) -> dict[str, str]:
+def uv_env(netrc: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_NO_PROGRESS"] = "1"
     for key in (*FOREIGN_ENV, USERNAME_ENV, PASSWORD_ENV):  # uv gets credentials by netrc only
         env.pop(key, None)
     if netrc is not None:
-        env["NETRC"] = str(netrc)
+        env["NETRC"] = netrc
     if TIMEOUT_ENV in env or "UV_HTTP_TIMEOUT" not in env:
         env["UV_HTTP_TIMEOUT"] = str(max(1, round(request_timeout())))
     return env
-
-
-def _netrc(index: IndexUrl, where: Path) -> Path | None:
-    """A private netrc with the job's credentials; None when it has none."""
-    credentials = index.credentials()
-    if credentials is None:
-        return None
-    user, password = credentials
-    if any(ch.isspace() or ch in "\"'#" for ch in user + password):
-        raise UsageError("index credentials with spaces, quotes or '#' cannot be handed to uv "
-                         "(its netrc reader splits on them)")
-    host = urlsplit(index.request_url()).hostname or ""
-    path = where / "netrc"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"machine {host}\nlogin {user}\npassword {password}\n")
-    return path
 
 
 def command(job: LockJob, output: Path) -> list[str]:
@@ -149,43 +129,7 @@ def _body(text: str) -> str:
     return "".join(lines)
 
 
-class _Batch:
-    """The uv processes of one `run_jobs` call, so a failure or Ctrl-C can stop them all."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._procs: set[subprocess.Popen[str]] = set()
-        self.cancelled = False
-
-    def start(self, cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-        """Start uv in its own process group (so it can be killed with its children)."""
-        with self._lock:
-            if self.cancelled:
-                raise ExternalError("stopped (another lock failed)")
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)
-            self._procs.add(proc)
-            return proc
-
-    def done(self, proc: subprocess.Popen[str]) -> None:
-        with self._lock:
-            self._procs.discard(proc)
-
-    def cancel(self) -> None:
-        with self._lock:
-            self.cancelled = True
-            procs = list(self._procs)
-        for proc in procs:
-            _kill(proc)
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def compile_lock(job: LockJob, batch: _Batch | None = None) -> str:
+def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
     """Run uv for `job` and return the new lock text (nothing is written to the folder)."""
     current = job.folder / LOCK_NAME
     previous = current.read_text(encoding="utf-8") if current.exists() else None
@@ -195,18 +139,21 @@ def compile_lock(job: LockJob, batch: _Batch | None = None) -> str:
             # uv prefers the pins of an existing output file: a relock only
             # moves what must move (unless --upgrade).
             output.write_text(_body(previous), encoding="utf-8")
-        netrc = _netrc(job.index, Path(tmp))
-        _run(command(job, output), job, netrc, batch or _Batch())
+        netrc = Netrc(job.index, Path(tmp))
+        try:
+            _run(command(job, output), job, netrc, batch or Batch())
+        finally:
+            netrc.close()
         body = output.read_text(encoding="utf-8")
     return index_line(job.index.public, previous) + _body(body)
 
 
-def _run(cmd: list[str], job: LockJob, netrc: Path | None, batch: _Batch) -> None:
-    proc = batch.start(cmd, job.folder, uv_env(netrc))
+def _run(cmd: list[str], job: LockJob, netrc: Netrc, batch: Batch) -> None:
+    proc = batch.start(cmd, job.folder, uv_env(netrc.path), netrc.pass_fds)
     try:
         _, stderr = proc.communicate()
     except BaseException:
-        _kill(proc)
+        kill(proc)
         proc.wait()
         raise
     finally:
@@ -282,7 +229,7 @@ def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> li
     uv_bin()
     if not jobs:
         return []
-    batch = _Batch()
+    batch = Batch()
     if len(jobs) == 1:
         text = compile_lock(jobs[0], batch)
         if on_done is not None:

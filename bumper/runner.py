@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from bumper import output
 from bumper.apply import Applied, apply
+from bumper.apply import exclusive as apply_exclusive
 from bumper.config import Config
+from bumper.git import detached
 from bumper.plan import Plan, render
+from bumper.signals import Deferred
 
 
 def _summary(plan: Plan) -> list[str]:
@@ -32,12 +37,38 @@ def run(ctx: Any, config: Config, plan: Plan, *, lock: bool, commit: bool, dry_r
             "Apply this plan?", default=True):
         click.echo("nothing written", err=True)
         return
-    applied = apply(plan, config, lock=lock, commit=commit)
-    if json_out:
-        output.emit_json(output.plan_payload(plan, dry_run=False, applied=applied))
+    warn_detached(config, commit)
+    deferred = Deferred()  # from the swap until the commit is reported: never cut between
+    try:
+        applied = apply(plan, config, lock=lock, commit=commit, deferred=deferred)
+        if json_out:
+            output.emit_json(output.plan_payload(plan, dry_run=False, applied=applied))
+        else:
+            _tell(plan, lock)
+            _report(plan, applied)
+    finally:
+        held = deferred.stop()
+    if held:
+        click.echo("warning: interrupt received while the result was being put in place and "
+                   "reported; it was finished rather than left half done", err=True)
+
+
+@contextmanager
+def exclusive(config: Config, dry_run: bool) -> Iterator[None]:
+    """One bump at a time in a repository, from planning to the report, after clearing what
+    a killed bump left (said on stderr). A dry run writes nothing: it takes neither."""
+    if dry_run:
+        yield
         return
-    _tell(plan, lock)
-    _report(plan, applied)
+    with apply_exclusive(config, notify=lambda note: click.echo(f"note: {note}", err=True)):
+        yield
+
+
+def warn_detached(config: Config, commit: bool) -> None:
+    """A commit on a detached HEAD is on no branch: say so, and how to keep it."""
+    if commit and detached(config.repo):
+        click.echo("warning: HEAD is detached: the commit will be on no branch (keep it with "
+                   "git switch -c NAME afterwards)", err=True)
 
 
 def _show(ctx: Any, plan: Plan, lock: bool, *, dry_run: bool) -> None:
@@ -58,9 +89,6 @@ def _report(plan: Plan, applied: Applied) -> None:
         click.echo(f"warning: as asked: {finding}", err=True)
     for finding in applied.flagged:
         click.echo(f"warning: a leftover to fix by hand: {finding}", err=True)
-    if applied.interrupt_deferred:
-        click.echo("warning: interrupt received while the result was being put in place; "
-                   "it was finished rather than left half done", err=True)
     if applied.unchanged:
         click.echo("nothing to do: the result is what the folders already have (nothing "
                    "written)")

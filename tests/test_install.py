@@ -181,7 +181,7 @@ def test_wheel_holds_the_bumper_package_only(dist: Path) -> None:
     tops = {name.split("/")[0] for name in names}
     assert tops == {"bumper", f"bumper-{VERSION}.dist-info"}, sorted(tops)
     assert {name for name in names if name.startswith("bumper/")} == package_sources()
-    assert "[console_scripts]\nbumper = bumper.cli:main\n" in entry_points
+    assert "[console_scripts]\nbumper = bumper.entry:main\n" in entry_points
     assert "License-Expression: Apache-2.0\n" in metadata
 
 

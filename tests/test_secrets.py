@@ -118,12 +118,14 @@ def test_uv_sees_no_secret_on_its_command_line(faulty_repo: Repo) -> None:
     repo = faulty_repo
     assert repo.index is not None
     repo.index.auth = (USER, SECRET)
-    repo.index.delay = 0.2  # keep uv running while its command line is read
+    repo.index.hold()  # uv waits on the index while its command line is read
     repo.extra_env.update(BUMPER_INDEX_USERNAME=USER, BUMPER_INDEX_PASSWORD=SECRET)
     (repo.folder(CPU) / "requirements.txt").unlink()  # no pins to prefer: many requests
     proc = repo.start("lock", CPU)
     try:
-        pids = wait_for(lambda: uv_compile_of(proc), timeout=30, what="uv pip compile")
+        index = repo.index
+        pids = wait_for(lambda: index.held and uv_compile_of(proc), timeout=30,
+                        what="uv pip compile waiting on the index")
         assert isinstance(pids, list)
         for pid in pids:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -131,17 +133,20 @@ def test_uv_sees_no_secret_on_its_command_line(faulty_repo: Repo) -> None:
             assert not [arg for arg in cmdline if SECRET.encode() in arg]
             assert not [var for var in environ if SECRET.encode() in var]
             netrc = next(v for v in environ if v.startswith(b"NETRC="))
-            path = Path(netrc.removeprefix(b"NETRC=").decode())
-            assert path.stat().st_mode & 0o777 == 0o600
-            assert not path.is_relative_to(repo.root)
-            index = next(a for a in cmdline if a.startswith(b"--index-url="))
-            assert index == f"--index-url={repo.index.index_url('cpu-ubi9')}".encode()
+            # a descriptor of uv's own (a memfd): the netrc has no path on any disk
+            fd = netrc.removeprefix(b"NETRC=/proc/self/fd/").decode()
+            assert fd.isdigit(), netrc
+            target = str(Path(f"/proc/{pid}/fd/{fd}").readlink())
+            assert target.startswith("/memfd:"), target
+            url = next(a for a in cmdline if a.startswith(b"--index-url="))
+            assert url == f"--index-url={repo.index.index_url('cpu-ubi9')}".encode()
+        repo.index.release()
         out, err = proc.communicate(timeout=120)
     finally:
+        repo.index.release()
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, err
     assert SECRET not in out + err
-    assert not path.exists()  # the private netrc is gone with its directory
     assert_secret_nowhere(repo)
