@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -19,9 +20,9 @@ class Git:
                              "--no-commit)") from exc
         self._error = git.GitCommandError
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str, env: dict[str, str] | None = None) -> str:
         try:
-            return str(self._repo.git.execute(["git", *args]))
+            return str(self._repo.git.execute(["git", *args], env=env))
         except self._error as exc:
             detail = str(exc.stderr or exc).strip().splitlines()
             reason = detail[-1].strip() if detail else str(exc)
@@ -38,14 +39,27 @@ class Git:
             return None
 
     def commit(self, paths: list[str], message: str) -> str:
-        """Stage exactly ``paths`` (new, changed and removed files) and commit only them."""
-        self._run("add", "--all", "--", *paths)
+        """Commit exactly ``paths`` (new, changed and removed files) as they are in the tree.
+
+        The commit is built in a private index (HEAD plus ``paths``), so a commit that fails,
+        or is killed in a hook, leaves the repository's own index and its lock untouched;
+        once HEAD has moved, the index takes the paths from it."""
+        index = private_index(Path(self._repo.git_dir), os.getpid())
+        env = {"GIT_INDEX_FILE": str(index)}
         try:
-            self._run("commit", "--quiet", "-m", message, "--", *paths)
-        except ExternalError:
-            self._run("reset", "--quiet", "--", *paths)
-            raise
+            if self.head() is not None:
+                self._run("read-tree", "HEAD", env=env)
+            self._run("add", "--all", "--", *paths, env=env)
+            self._run("commit", "--quiet", "-m", message, env=env)
+        finally:
+            index.unlink(missing_ok=True)
+        self._run("reset", "--quiet", "--", *paths)
         return self._repo.head.commit.hexsha
+
+
+def private_index(git_dir: Path, pid: int) -> Path:
+    """The index file a bump of process ``pid`` commits with."""
+    return git_dir / f"bumper-index-{pid}"
 
 
 def dirty(root: Path, paths: list[str]) -> list[str]:

@@ -76,6 +76,6 @@ def _acquire(fd: int, path: Path) -> None:
 
 
 def _holder(path: Path) -> str:
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, IndexError):
         return f" (pid {int(path.read_text(encoding='utf-8').split()[0])})"
     return ""

@@ -136,12 +136,17 @@ def _recover(repo: Path, path: Path, owner: dict[str, object]) -> Stale:
     moves = [] if committed else _journal(repo, path)
     undo(moves)
     paths = owner.get("paths")
-    if not committed and moves and isinstance(paths, list):
+    if (committed or moves) and isinstance(paths, list):  # the index follows HEAD again
         plain_git.unstage(repo, [str(p) for p in paths])
-    remove_tree(path)
     pid = owner.get("pid")
-    return Stale(os.path.relpath(path, repo), pid if isinstance(pid, int) else None,
-                 len(moves), committed)
+    pid = pid if isinstance(pid, int) else None
+    git_dir = plain_git.git_dir(repo)
+    if git_dir is not None and pid is not None:  # the private index of its commit
+        index = plain_git.private_index(git_dir, pid)
+        index.unlink(missing_ok=True)
+        index.with_name(index.name + ".lock").unlink(missing_ok=True)
+    remove_tree(path)
+    return Stale(os.path.relpath(path, repo), pid, len(moves), committed)
 
 
 def _journal(repo: Path, path: Path) -> list[Move]:
