@@ -381,6 +381,12 @@ def main() -> None:
         sys.exit(2)
     except (click.Abort, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP (bumper.signals)
         interrupted()
+    except PermissionError as exc:  # the environment's, not bumper's: exit 3, the path named
+        from bumper.fsutil import permission_error
+
+        error = permission_error(exc, Path.cwd())
+        click.echo(f"bumper: error: {error.message}", err=True)
+        sys.exit(error.exit_code)
     except Exception as exc:  # a bug: say so in one line; the traceback with -v
         if "-v" in sys.argv or "--verbose" in sys.argv:
             raise

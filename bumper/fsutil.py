@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bumper.errors import ExternalError
 
+STAGING = ".bumper-staging-"  # the prefix of a bump's private folder (bumper.staging)
+
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
@@ -43,12 +45,18 @@ def make_writable(root: Path) -> None:
 
 
 def permission_error(exc: PermissionError, repo: Path) -> ExternalError:
-    """A permission problem as an environment error naming the path (exit 3); a path in
-    bumper's staging copy is named by what the user owns (the images root)."""
-    name = str(exc.filename or "")
-    path = Path(name) if name else None
-    if path is not None and ".bumper-staging-" in name:
-        path = next(p for p in path.parents if p.name.startswith(".bumper-staging-")).parent
-    where = repo_rel(repo, path) if path is not None else "a file of the plan"
+    """A permission problem as an environment error naming the path (exit 3). Of a rename's
+    two paths, the one in the tree is named; a path only in bumper's staging copy is named by
+    what the user owns (the images root)."""
+    names = [str(name) for name in (exc.filename2, exc.filename) if name]
+    mine = [name for name in names if STAGING not in name]
+    if mine:
+        where = repo_rel(repo, Path(mine[0]))
+    elif names:
+        path = Path(names[0])
+        where = repo_rel(repo, next(p for p in (path, *path.parents)
+                                    if p.name.startswith(STAGING)).parent)
+    else:
+        where = "a file of the plan"
     return ExternalError(f"{where}: permission denied ({exc.strerror or 'not allowed'}); "
                          "give this user access to it and run again")

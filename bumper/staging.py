@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bumper import git as plain_git
-from bumper.fsutil import make_writable
+from bumper.fsutil import STAGING, make_writable
 
-PREFIX = ".bumper-staging-"
+PREFIX = STAGING
 OWNER = "owner.json"
 JOURNAL = "moves.jsonl"
 
