@@ -53,7 +53,9 @@ class Git:
             self._run("commit", "--quiet", "-m", message, env=env)
         finally:
             index.unlink(missing_ok=True)
-        self._run("reset", "--quiet", "--", *paths)
+        # HEAD has moved: nothing may undo the bump now; the index catching up is a courtesy
+        # (if it fails, `git status` shows the paths staged back, and `git reset` clears it)
+        unstage(Path(self._repo.working_tree_dir or "."), paths)
         return self._repo.head.commit.hexsha
 
 

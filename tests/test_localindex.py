@@ -75,10 +75,8 @@ def test_build_is_byte_identical_and_cached(tmp_path: Path) -> None:
             assert Path(f"{a}.metadata").read_bytes() == Path(f"{b}.metadata").read_bytes()
     wheel = first[CUDA][0]
     mtime = wheel.stat().st_mtime_ns
-    start = time.perf_counter()
     assert build(UNIVERSE_PATH, tmp_path / "a") == first
-    assert time.perf_counter() - start < 0.5
-    assert wheel.stat().st_mtime_ns == mtime  # reused, not rebuilt
+    assert wheel.stat().st_mtime_ns == mtime  # reused, not rebuilt (a state, not a time)
 
 
 def test_changed_universe_rebuilds(tmp_path: Path) -> None:
