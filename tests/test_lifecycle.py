@@ -54,6 +54,8 @@ def test_a_signal_mid_lock_leaves_no_uv_and_no_credential(faulty_repo: Repo, tmp
         uv_busy(repo, proc)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
+        # the index still holds uv's requests: uv cannot end on its own
+        wait_for(lambda: not uv_under(repo.root), timeout=30, what="uv to die with bumper")
     finally:
         assert repo.index is not None
         repo.index.release()
@@ -64,7 +66,6 @@ def test_a_signal_mid_lock_leaves_no_uv_and_no_credential(faulty_repo: Repo, tmp
     else:
         assert proc.returncode == 130, err
         assert err.strip().splitlines() == ["bumper: interrupted"]
-    wait_for(lambda: not uv_under(repo.root), timeout=10, what="uv to die with bumper")
     assert_no_secret_in(tmp)
     assert repo.snapshot() == before
 
