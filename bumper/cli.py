@@ -117,20 +117,36 @@ def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose
         ctx.exit(2)
 
 
+def _rules(values: tuple[str, ...], option: str) -> tuple[str, ...]:
+    from bumper.findings import known_rule
+
+    words = tuple(w.strip() for value in values for w in value.split(",") if w.strip())
+    for word in words:
+        if not known_rule(word):
+            raise UsageError(f"{option} {word}: no such rule (a code like L004, a prefix like "
+                             "L, or a family like lock; bumper check --format json shows them)")
+    return words
+
+
 @cli.command()
 @click.argument("dirs", nargs=-1)
+@click.option("--select", multiple=True, metavar="RULE",
+              help="Only these rules: codes (L004), prefixes (L) or families (lock).")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Leave these rules out.")
 @pass_ctx
-def check(ctx: Context, dirs: tuple[str, ...]) -> None:
-    """Report drift in image folders as path:line: message (fix). Exit 1 when any."""
+def check(ctx: Context, dirs: tuple[str, ...], select: tuple[str, ...],
+          ignore: tuple[str, ...]) -> None:
+    """Report drift in image folders as path:line: CODE message (fix). Exit 1 when any."""
     from bumper import check as checks
     from bumper import output
 
+    chosen, dropped = _rules(select, "--select"), _rules(ignore, "--ignore")
     config = ctx.config()
     paths = _folders(config, dirs)
     if paths is None:
         return
-    images, findings = checks.run(config, paths)
-    output.findings(ctx.format, images, findings)
+    images, findings = checks.run(config, paths, chosen, dropped)
+    output.findings(ctx.format, images, findings, ctx.verbose)
     sys.exit(1 if findings else 0)
 
 

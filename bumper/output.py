@@ -19,14 +19,28 @@ def emit_json(payload: dict[str, object]) -> None:
     click.echo(json.dumps({"schema": SCHEMA_VERSION, **payload}, indent=2, sort_keys=True))
 
 
-def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding]) -> None:
+def finding_line(finding: Finding) -> str:
+    """``path:line: CODE message (fix)``, ruff's shape; warnings say so."""
+    where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+    level = " warning:" if finding.severity == "warning" else ""
+    return f"{where}: {finding.code}{level} {finding.message} ({finding.fix})"
+
+
+def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding],
+             verbose: int = 0) -> None:
     if fmt == "json":
         emit_json({"command": "check", "ok": not found,
                    "folders": [i.rel for i in images],
                    "findings": [f.as_dict() for f in found]})
         return
     for finding in found:
-        click.echo(str(finding))
+        click.echo(finding_line(finding))
+        shown = finding.details if verbose else finding.details[:3]
+        for item in shown:
+            click.echo(f"    {item}")
+        if len(finding.details) > len(shown):
+            click.echo(f"    ... and {len(finding.details) - len(shown)} more (-v or "
+                       "--format json lists them all)")
     noun = "folder" if len(images) == 1 else "folders"
     if found:
         click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} "
