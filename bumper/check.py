@@ -280,8 +280,8 @@ def rule_markers(image: ImageDir, config: Config) -> Iterator[Finding]:
                       "pair every '# MIDSTREAM ONLY' with one '# END MIDSTREAM ONLY'", "markers")
 
 
-RULES: list[Rule] = [rule_read, rule_stack, rule_name, rule_python, rule_accel, rule_index_drift, rule_lock,
-                     rule_base_image, rule_labels, rule_markers, rule_project_name,
+RULES: list[Rule] = [rule_read, rule_stack, rule_name, rule_python, rule_accel, rule_index_drift,
+                     rule_lock, rule_base_image, rule_labels, rule_markers, rule_project_name,
                      rule_label_name, rule_hashes, rule_constraints, rule_downstream]
 
 
