@@ -257,9 +257,12 @@ def _lock(plan: Plan, staged: list[Path]) -> None:
     for folder, path in zip(plan.folders, staged, strict=True):
         if not folder.relock or folder.rewrite is None or folder.index_url is None:
             continue
+        lock_file = path / LOCK
+        text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""
         jobs.append(uvlock.LockJob(folder=path, rel=folder.dst_rel,
                                    index=with_env_credentials(folder.index_url),
-                                   python=folder.rewrite.new.python, upgrade=folder.upgrade))
+                                   python=folder.rewrite.new.python, upgrade=folder.upgrade,
+                                   hashes=uvlock.hashed(text)))
         targets.append(path)
     for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
         atomic_write(path / LOCK, text)

@@ -21,11 +21,15 @@ class Context:
         self.color = color
         self.verbose = verbose
 
+    def repo(self) -> Path:
+        from bumper import config
+
+        return self._repo.resolve() if self._repo else config.find_repo(Path.cwd())
+
     def config(self) -> Any:
         from bumper import config
 
-        repo = self._repo.resolve() if self._repo else config.find_repo(Path.cwd())
-        return config.load(repo)
+        return config.load(self.repo())
 
 
 _pass_context = click.make_pass_decorator(Context)
@@ -336,20 +340,70 @@ def template_update(ctx: Context, dirs: tuple[str, ...]) -> None:
 @click.argument("folder", metavar="DIR")
 @click.option("--output", type=click.Path(path_type=Path), metavar="PATH",
               help="Write a downstream build context here (default: print the Dockerfile).")
+@click.option("--convert", is_flag=True,
+              help="Move the folder's Dockerfile from MIDSTREAM ONLY banners to the "
+                   "ARG DOWNSTREAM switch (edits it in place; review and commit).")
 @pass_ctx
-def downstream(ctx: Context, folder: str, output: Path | None) -> None:
-    """The downstream variant: MIDSTREAM ONLY blocks and .repo files removed."""
+def downstream(ctx: Context, folder: str, output: Path | None, convert: bool) -> None:
+    """The downstream variant: banner blocks and .repo files removed, or the DOWNSTREAM
+    switch's guarded steps dropped."""
     from bumper import discover
     from bumper import downstream as variant
 
     config = ctx.config()
     path = discover.resolve(config, (folder,))[0]
     rel = discover.load(config, path).rel
+    if convert:
+        if output is not None:
+            raise UsageError("--convert edits the folder's Dockerfile; leave --output out")
+        from bumper.fsutil import atomic_write
+
+        text = variant.convert(variant.source(path, rel), f"{rel}/Dockerfile")
+        atomic_write(path / "Dockerfile", text)
+        click.echo(f"{rel}/Dockerfile: converted to the ARG DOWNSTREAM switch (review with "
+                   "git diff, then commit)", err=True)
+        return
+    if variant.is_switch(variant.source(path, rel)):
+        click.echo(f"{rel}: one Dockerfile builds both (ARG DOWNSTREAM); downstream: docker "
+                   f"build --build-arg DOWNSTREAM=true {rel}", err=True)
     if output is None:
         click.echo(variant.read(path, rel), nl=False)
         return
     variant.build_context(path, output, rel)
     click.echo(f"downstream build context of {rel} written to {output}", err=True)
+
+
+@cli.command("init")
+@click.option("--dry-run", is_flag=True, help="Print what it infers and the diff; write nothing.")
+@pass_ctx
+def init_settings(ctx: Context, dry_run: bool) -> None:
+    """Learn the repo's conventions from its folders and write [tool.bumper]."""
+    import difflib
+
+    from bumper import init
+    from bumper.fsutil import atomic_write
+
+    repo = ctx.repo()
+    inferred = init.infer(repo)
+    for reason in inferred.reasons:
+        click.echo(f"inferred {reason}", err=True)
+    if inferred.disagreements:
+        for item in inferred.disagreements:
+            click.echo(f"disagreement: {item}", err=True)
+        raise UsageError(f"init: the folders disagree on {len(inferred.disagreements)} "
+                         "point(s) (listed above); align the folders, or write those settings "
+                         "by hand; nothing was written")
+    target, before, after = init.render(repo, inferred)
+    name = target.name
+    click.echo("".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                            after.splitlines(keepends=True),
+                                            f"a/{name}", f"b/{name}")), nl=False)
+    if before == after:
+        click.echo(f"{name}: [tool.bumper] already says this", err=True)
+    elif not dry_run:
+        atomic_write(target, after)
+        click.echo(f"{name}: [tool.bumper] written (review the diff above, then commit)",
+                   err=True)
 
 
 COMPLETION_FILES = {
