@@ -262,7 +262,8 @@ def _lock(plan: Plan, staged: list[Path]) -> None:
         jobs.append(uvlock.LockJob(folder=path, rel=folder.dst_rel,
                                    index=with_env_credentials(folder.index_url),
                                    python=folder.rewrite.new.python, upgrade=folder.upgrade,
-                                   hashes=uvlock.hashed(text)))
+                                   hashes=uvlock.hashed(text) if folder.hashes is None
+                                   else folder.hashes))
         targets.append(path)
     for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
         atomic_write(path / LOCK, text)

@@ -4,6 +4,7 @@ folder, copied from the newest one of its flavor (or the given sources) and rewr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +188,7 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
     direct, repins = split_sets(image, values, index, clients)
     old_files = text_files(image.path)
     new = file_edits(image, rw, direct)
+    hashes = _adopt_scheme(config, image, name, new)
     warnings = []
     ref = _base_image(new.get(DOCKERFILE, image.texts.get(DOCKERFILE, "")))
     if values.full is None and values.tag is None and ref:
@@ -199,8 +201,28 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
     folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
                         index_url=index, relock=True, repins=repins, before=None,
                         leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
-                        accepted=("name",) if chosen else ())
+                        accepted=("name",) if chosen else (), hashes=hashes)
     return folder, warnings
+
+
+def _adopt_scheme(config: Config, image: ImageDir, name: str, new: dict[str, str]) -> bool | None:
+    """A new folder made from a folder of another scheme (a legacy one) takes the new
+    scheme's downstream style and lock form: the Dockerfile moves to the DOWNSTREAM switch,
+    the lock drops its hashes (and the install its --require-hashes), or the reverse for the
+    hashes. Returns the lock form to write (None: the one the lock has)."""
+    from bumper import conventions, downstream
+
+    source, target = conventions.of(image, config).scheme, config.scheme_for(name)
+    if target is None or target == source:
+        return None
+    text = new.get(DOCKERFILE, image.texts.get(DOCKERFILE, ""))
+    if target.downstream == "switch" and text and not downstream.is_switch(text):
+        text = downstream.convert(text, f"{image.rel}/{DOCKERFILE}")
+    if target.hashes == "never":
+        text = re.sub(r"[ \t]+--require-hashes(?=[ \t\\]|$)", "", text, flags=re.MULTILINE)
+    if text != image.texts.get(DOCKERFILE, text):
+        new[DOCKERFILE] = text
+    return {"always": True, "never": False}.get(target.hashes)
 
 
 def _renamed_texts(config: Config, image: ImageDir, new_stack: Stack,
