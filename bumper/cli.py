@@ -386,7 +386,7 @@ def init_settings(ctx: Context, dry_run: bool) -> None:
     repo = ctx.repo()
     inferred = init.infer(repo)
     for reason in inferred.reasons:
-        click.echo(f"inferred {reason}", err=True)
+        click.echo(f"inferred {reason}")
     if inferred.disagreements:
         for item in inferred.disagreements:
             click.echo(f"disagreement: {item}", err=True)
@@ -399,11 +399,10 @@ def init_settings(ctx: Context, dry_run: bool) -> None:
                                             after.splitlines(keepends=True),
                                             f"a/{name}", f"b/{name}")), nl=False)
     if before == after:
-        click.echo(f"{name}: [tool.bumper] already says this", err=True)
+        click.echo(f"{name}: [tool.bumper] already says this")
     elif not dry_run:
         atomic_write(target, after)
-        click.echo(f"{name}: [tool.bumper] written (review the diff above, then commit)",
-                   err=True)
+        click.echo(f"{name}: [tool.bumper] written (review the diff above, then commit)")
 
 
 COMPLETION_FILES = {

@@ -79,7 +79,7 @@ def test_init_writes_settings_after_which_check_is_clean(make_repo: Callable[[st
                                                          style: str) -> None:
     repo = make_repo(style)
     dry = repo.ok("init", "--dry-run")
-    assert "+[tool.bumper]" in dry.out and "inferred naming = " in dry.err
+    assert "+[tool.bumper]" in dry.out and "inferred naming = " in dry.out
     assert repo.status() == ""  # --dry-run writes nothing
     initialized(repo)
     settings = tomllib.loads((repo.root / "pyproject.toml").read_text())["tool"]["bumper"]
