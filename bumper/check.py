@@ -135,7 +135,8 @@ def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
         return
     where = image.where(LOCK)
     fix = f"run: bumper lock {image.rel}"
-    if lock.index_url is None or lock.index_url_line != 1:
+    keeps_line = conventions.of(image, config).index_line
+    if keeps_line and (lock.index_url is None or lock.index_url_line != 1):
         yield Finding(where, 1, "first line is not --index-url=<the image's index>",
                       f"start the lock with --index-url={image.index_url() or 'URL'}",
                       code="L001")

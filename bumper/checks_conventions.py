@@ -116,19 +116,16 @@ def rule_constraints(image: ImageDir, config: Config) -> Iterator[Finding]:
     facts, lock = image.pyproject, image.lock
     if facts is None or not facts.constraints or lock is None:
         return
-    from packaging.requirements import InvalidRequirement, Requirement
+    from bumper.check import _locked  # the fast specifier check rule_lock uses
 
     for dep in facts.constraints:
-        text, line = dep.text, dep.line
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
-        pin = lock.pin(req.name)
-        if pin is not None and not req.specifier.contains(pin.version, prereleases=True):
-            yield Finding(image.where(LOCK), pin.line, f"{pin.name}=={pin.version} violates the "
-                          f"constraint {text!r} (pyproject.toml line {line})",
-                          f"run: bumper lock {image.rel}", code="L006")
+        verdict = _locked(dep.text, lock, image.stack)
+        if not isinstance(verdict, tuple) or verdict[1] is None or verdict[2]:
+            continue  # invalid (uv says so), left out by a marker, not locked, or satisfied
+        pin = verdict[1]
+        yield Finding(image.where(LOCK), pin.line, f"{pin.name}=={pin.version} violates the "
+                      f"constraint {dep.text!r} (pyproject.toml line {dep.line})",
+                      f"run: bumper lock {image.rel}", code="L006")
 
 
 def rule_downstream(image: ImageDir, config: Config) -> Iterator[Finding]:

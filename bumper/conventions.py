@@ -1,5 +1,5 @@
 """What check assumes about each folder: its naming scheme, the pattern of its name-bearing
-texts, its lock's hash form and its downstream style.
+texts, its lock's hash form and index line, and its downstream style.
 
 Each comes from `[tool.bumper]` (the folder's scheme: the current one or a legacy one),
 else it is learned from the folders of the same scheme: the pattern most of them follow
@@ -26,6 +26,7 @@ class Conventions:
     hashes: str = "any"  # "always", "never" or "any"
     downstream: str = "any"  # "banner", "switch" or "any"
     fitting: str | None = None  # a naming scheme that fits every folder of the repo
+    index_line: bool = True  # locks start with --index-url=<URL> (most of the scheme's do)
 
 
 def label_name(image: ImageDir) -> tuple[str, int] | None:
@@ -89,6 +90,14 @@ def _hashes(scheme: Scheme, images: list[ImageDir]) -> str:
     return form if count * 2 > sum(forms.values()) else "any"
 
 
+def _index_line(images: list[ImageDir]) -> bool:
+    """Whether the scheme's locks keep the hand-kept ``--index-url`` first line: unless most
+    of them do without it."""
+    locks = [image.lock for image in images if image.lock is not None and image.lock.pins]
+    without = sum(1 for lock in locks if lock.index_url_line != 1)
+    return not (locks and without * 2 > len(locks))
+
+
 def fitting_scheme(images: Iterable[ImageDir]) -> str | None:
     """A naming scheme that renders every folder's name from its files, if one does."""
     common: set[str] | None = None
@@ -117,10 +126,12 @@ def learn(config: Config, images: list[ImageDir]) -> None:
         project = scheme.project_name or _pattern(members, "project")
         label = scheme.label_name or _pattern(members, "label")
         hashes = _hashes(scheme, members)
+        index_line = _index_line(members)
         for image in members:
             style = (scheme.downstream if scheme.downstream != "auto"
                      else downstream_style(image) or "any")
-            image.conventions = Conventions(scheme, project, label, hashes, style)
+            image.conventions = Conventions(scheme, project, label, hashes, style,
+                                            index_line=index_line)
 
 
 def of(image: ImageDir, config: Config) -> Conventions:

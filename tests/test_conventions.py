@@ -151,6 +151,8 @@ DRIFTS: list[tuple[str, str, Callable[[Repo], None]]] = [
     ("versioned", "V002", lambda r: edit(r, CUDA_A, "Dockerfile", "cuda-nvcc-13-0",
                                          "cuda-nvcc-12-8")),
     ("versioned", "D001", lambda r: edit(r, ROCM_A, "Dockerfile", "# END MIDSTREAM ONLY\n", "")),
+    ("versioned", "L001", lambda r: r.write(CPU_A, "requirements.txt", r.read(
+        CPU_A, "requirements.txt").split("\n", 1)[1])),
     ("transition", "L002", lambda r: edit(r, ROCM_A, "pyproject.toml", '"numpy>=2.0.0,<2.4",',
                                           '"numpy>=2.0.0,<2.4",\n    "einops>=0.8",')),
 ]
@@ -186,6 +188,14 @@ def test_an_unhashed_lock_on_a_hashed_repo_is_one_finding_with_the_pins_inside(
     text = repo.bumper("check")
     assert text.code == 1
     assert len(text.out.splitlines()) == 5  # the finding, three pins, "... and N more"
+
+
+def test_locks_without_the_index_line_are_a_convention_not_a_finding(
+        make_repo: Callable[[str], Repo]) -> None:
+    repo = initialized(make_repo("versionless"))
+    for name in (CUDA_B, ROCM_B, CPU_B):
+        repo.write(name, "requirements.txt", repo.read(name, "requirements.txt").split("\n", 1)[1])
+    assert findings(repo) == []
 
 
 def test_a_folder_outside_every_scheme_names_the_naming_setting(
@@ -300,3 +310,49 @@ def test_downstream_convert_moves_banners_to_the_switch(make_repo: Callable[[str
     assert findings(repo) == []
     down = repo.ok("downstream", CUDA_A).out
     assert "dnf install" not in down and "COPY cuda.repo" in down
+
+
+def test_downstream_context_of_a_switch_folder_keeps_the_repo_files(
+        make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+    repo = initialized(make_repo("versionless"))
+    out = tmp_path / "context"
+    repo.ok("downstream", ROCM_B, "--output", str(out))
+    assert (out / "rocm.repo").is_file()
+    assert "COPY rocm.repo /etc/yum.repos.d/" in (out / "Dockerfile").read_text()
+    assert repo.status() == ""
+
+
+@pytest.mark.parametrize("flavor", ["cuda", "rocm", "cpu"])
+def test_the_template_renders_the_switch_style(flavor: str, tmp_path: Path) -> None:
+    from bumper import downstream, template
+    from bumper.formats import dockerfile
+    from tests.helpers import REPO
+
+    head = _head(REPO)
+    out = tmp_path / flavor
+    template.render(REPO, out, {"flavor": flavor, "torch_version": "2.9.1",
+                                "training_hub_version": "0.5.0",
+                                "downstream_style": "switch"}, head)
+    text = (out / "Dockerfile").read_text(encoding="utf-8")
+    facts = dockerfile.read(text)
+    assert facts.args["DOWNSTREAM"][0] == "false"
+    assert dockerfile.unguarded_steps(facts) == []
+    assert sum(dockerfile.guarded(ins) for ins in facts.instructions) == 1
+    down = downstream.dockerfile(text)
+    assert "dnf install" not in down and "ARG DOWNSTREAM=true" in down
+    assert [ln for ln in text.splitlines() if ln.startswith(("ENV", "COPY"))] == [
+        ln for ln in down.splitlines() if ln.startswith(("ENV", "COPY"))]
+
+
+def _head(repo: Path) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_an_unknown_rule_is_a_usage_error(make_repo: Callable[[str], Repo]) -> None:
+    repo = make_repo("versioned")
+    run = repo.fails(2, "check", "--select", "Z9")
+    assert "--select Z9: no such rule" in run.err
+    assert repo.fails(2, "check", "--ignore", "lokc").code == 2
