@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
@@ -303,8 +303,8 @@ def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool,
         expected = {(f.rule, Path(f.path).name, apply_tokens(f.message, subs))
                     for f in before}
         for found in check.check_image(image, config):
-            finding = Finding(found.path.replace(repo_rel(config.repo, path), folder.dst_rel),
-                              found.line, found.message, found.fix, found.rule)
+            finding = replace(found, path=found.path.replace(repo_rel(config.repo, path),
+                                                            folder.dst_rel))
             if not locked and finding.rule == "lock":
                 continue
             if _key(finding) in expected:

@@ -121,17 +121,6 @@ def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose
         ctx.exit(2)
 
 
-def _rules(values: tuple[str, ...], option: str) -> tuple[str, ...]:
-    from bumper.findings import known_rule
-
-    words = tuple(w.strip() for value in values for w in value.split(",") if w.strip())
-    for word in words:
-        if not known_rule(word):
-            raise UsageError(f"{option} {word}: no such rule (a code like L004, a prefix like "
-                             "L, or a family like lock; bumper check --format json shows them)")
-    return words
-
-
 @cli.command()
 @click.argument("dirs", nargs=-1)
 @click.option("--select", multiple=True, metavar="RULE",
@@ -143,8 +132,9 @@ def check(ctx: Context, dirs: tuple[str, ...], select: tuple[str, ...],
     """Report drift in image folders as path:line: CODE message (fix). Exit 1 when any."""
     from bumper import check as checks
     from bumper import output
+    from bumper.findings import rule_words
 
-    chosen, dropped = _rules(select, "--select"), _rules(ignore, "--ignore")
+    chosen, dropped = rule_words(select, "--select"), rule_words(ignore, "--ignore")
     config = ctx.config()
     paths = _folders(config, dirs)
     if paths is None:
@@ -352,25 +342,11 @@ def downstream(ctx: Context, folder: str, output: Path | None, convert: bool) ->
 
     config = ctx.config()
     path = discover.resolve(config, (folder,))[0]
-    rel = discover.load(config, path).rel
-    if convert:
-        if output is not None:
-            raise UsageError("--convert edits the folder's Dockerfile; leave --output out")
-        from bumper.fsutil import atomic_write
-
-        text = variant.convert(variant.source(path, rel), f"{rel}/Dockerfile")
-        atomic_write(path / "Dockerfile", text)
-        click.echo(f"{rel}/Dockerfile: converted to the ARG DOWNSTREAM switch (review with "
-                   "git diff, then commit)", err=True)
-        return
-    if variant.is_switch(variant.source(path, rel)):
-        click.echo(f"{rel}: one Dockerfile builds both (ARG DOWNSTREAM); downstream: docker "
-                   f"build --build-arg DOWNSTREAM=true {rel}", err=True)
-    if output is None:
-        click.echo(variant.read(path, rel), nl=False)
-        return
-    variant.build_context(path, output, rel)
-    click.echo(f"downstream build context of {rel} written to {output}", err=True)
+    text, notes = variant.run(path, discover.load(config, path).rel, output, convert)
+    for note in notes:
+        click.echo(note, err=True)
+    if text is not None:
+        click.echo(text, nl=False)
 
 
 @cli.command("init")
@@ -378,31 +354,10 @@ def downstream(ctx: Context, folder: str, output: Path | None, convert: bool) ->
 @pass_ctx
 def init_settings(ctx: Context, dry_run: bool) -> None:
     """Learn the repo's conventions from its folders and write [tool.bumper]."""
-    import difflib
+    from bumper import init, output
 
-    from bumper import init
-    from bumper.fsutil import atomic_write
-
-    repo = ctx.repo()
-    inferred = init.infer(repo)
-    for reason in inferred.reasons:
-        click.echo(f"inferred {reason}")
-    if inferred.disagreements:
-        for item in inferred.disagreements:
-            click.echo(f"disagreement: {item}", err=True)
-        raise UsageError(f"init: the folders disagree on {len(inferred.disagreements)} "
-                         "point(s) (listed above); align the folders, or write those settings "
-                         "by hand; nothing was written")
-    target, before, after = init.render(repo, inferred)
-    name = target.name
-    click.echo("".join(difflib.unified_diff(before.splitlines(keepends=True),
-                                            after.splitlines(keepends=True),
-                                            f"a/{name}", f"b/{name}")), nl=False)
-    if before == after:
-        click.echo(f"{name}: [tool.bumper] already says this")
-    elif not dry_run:
-        atomic_write(target, after)
-        click.echo(f"{name}: [tool.bumper] written (review the diff above, then commit)")
+    inferred = init.infer(ctx.repo())
+    output.init_report(inferred, init.render(ctx.repo(), inferred), dry_run=dry_run)
 
 
 COMPLETION_FILES = {

@@ -200,6 +200,13 @@ def source(folder: Path, rel: str) -> str:
         raise UsageError(f"{rel}/Dockerfile: not UTF-8 text ({exc.reason})") from exc
 
 
+def convert_folder(folder: Path, rel: str) -> None:
+    """`convert` the folder's Dockerfile in place (atomically, newlines kept)."""
+    from bumper.fsutil import atomic_write
+
+    atomic_write(folder / "Dockerfile", convert(source(folder, rel), f"{rel}/Dockerfile"))
+
+
 def read(folder: Path, rel: str) -> str:
     """The downstream Dockerfile of ``folder`` (``rel`` names it in messages)."""
     return dockerfile(source(folder, rel), f"{rel}/Dockerfile")
@@ -228,3 +235,22 @@ def build_context(folder: Path, output: Path, rel: str) -> None:
         target.replace(full)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(folder: Path, rel: str, output: Path | None, convert_it: bool
+        ) -> tuple[str | None, list[str]]:
+    """`bumper downstream`: (the Dockerfile to print or None, notes for stderr)."""
+    if convert_it:
+        if output is not None:
+            raise UsageError("--convert edits the folder's Dockerfile; leave --output out")
+        convert_folder(folder, rel)
+        return None, [f"{rel}/Dockerfile: converted to the ARG DOWNSTREAM switch (review with "
+                      "git diff, then commit)"]
+    notes = []
+    if is_switch(source(folder, rel)):
+        notes.append(f"{rel}: one Dockerfile builds both (ARG DOWNSTREAM); downstream: docker "
+                     f"build --build-arg DOWNSTREAM=true {rel}")
+    if output is None:
+        return read(folder, rel), notes
+    build_context(folder, output, rel)
+    return None, [*notes, f"downstream build context of {rel} written to {output}"]

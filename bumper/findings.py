@@ -116,6 +116,18 @@ def selected(finding: Finding, select: tuple[str, ...], ignore: tuple[str, ...])
     return chosen >= 0 and (dropped < 0 or chosen > dropped)
 
 
+def rule_words(values: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """The rules of repeated or comma-separated ``--select``/``--ignore`` values."""
+    from bumper.errors import UsageError
+
+    words = tuple(w.strip() for value in values for w in value.split(",") if w.strip())
+    for word in words:
+        if not known_rule(word):
+            raise UsageError(f"{option} {word}: no such rule (a code like L004, a prefix like "
+                             "L, or a family like lock; bumper check --format json shows them)")
+    return words
+
+
 def known_rule(word: str) -> bool:
     """A code, code prefix or family name that names at least one registered rule."""
     return any(code.startswith(word.upper()) or info.family == word.lower()

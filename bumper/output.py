@@ -49,6 +49,34 @@ def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding],
         click.echo(f"{len(images)} {noun} checked: no findings", err=True)
 
 
+def init_report(inferred: Any, rendered: tuple[Path, str, str], *, dry_run: bool) -> None:
+    """What `bumper init` inferred and why, the diff of the settings file; written unless
+    --dry-run or the folders disagree (then nothing is written: exit 2)."""
+    import difflib
+
+    from bumper.errors import UsageError
+    from bumper.fsutil import atomic_write
+
+    for reason in inferred.reasons:
+        click.echo(f"inferred {reason}")
+    if inferred.disagreements:
+        for item in inferred.disagreements:
+            click.echo(f"disagreement: {item}", err=True)
+        raise UsageError(f"init: the folders disagree on {len(inferred.disagreements)} "
+                         "point(s) (listed above); align the folders, or write those settings "
+                         "by hand; nothing was written")
+    target, before, after = rendered
+    name = target.name
+    click.echo("".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                            after.splitlines(keepends=True),
+                                            f"a/{name}", f"b/{name}")), nl=False)
+    if before == after:
+        click.echo(f"{name}: [tool.bumper] already says this")
+    elif not dry_run:
+        atomic_write(target, after)
+        click.echo(f"{name}: [tool.bumper] written (review the diff above, then commit)")
+
+
 def lock_results(fmt: str, results: Sequence[object], check_only: bool) -> None:
     from bumper.locking import LockResult
 
