@@ -9,7 +9,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -238,9 +238,13 @@ def _lock(plan: Plan, staged: list[Path]) -> None:
     for folder, path in zip(plan.folders, staged, strict=True):
         if not folder.relock or folder.rewrite is None or folder.index_url is None:
             continue
+        lock_file = path / LOCK
+        text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""
         jobs.append(uvlock.LockJob(folder=path, rel=folder.dst_rel,
                                    index=with_env_credentials(folder.index_url),
-                                   python=folder.rewrite.new.python, upgrade=folder.upgrade))
+                                   python=folder.rewrite.new.python, upgrade=folder.upgrade,
+                                   hashes=uvlock.hashed(text) if folder.hashes is None
+                                   else folder.hashes))
         targets.append(path)
     for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
         atomic_write(path / LOCK, text)
@@ -280,8 +284,8 @@ def _verify(plan: Plan, staged: list[Path], config: Config, locked: bool,
         expected = {(f.rule, Path(f.path).name, apply_tokens(f.message, subs))
                     for f in before}
         for found in check.check_image(image, config):
-            finding = Finding(found.path.replace(repo_rel(config.repo, path), folder.dst_rel),
-                              found.line, found.message, found.fix, found.rule)
+            finding = replace(found, path=found.path.replace(repo_rel(config.repo, path),
+                                                            folder.dst_rel))
             if not locked and finding.rule == "lock":
                 continue
             if _key(finding) in expected:

@@ -11,18 +11,25 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from bumper import conventions
 from bumper.checks_accel import CUDA_LABEL, rule_accel
+from bumper.checks_conventions import (
+    rule_constraints,
+    rule_downstream,
+    rule_hashes,
+    rule_label_name,
+    rule_name,
+    rule_project_name,
+)
 from bumper.config import Config
 from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, image_dirs, load
-from bumper.findings import Finding
+from bumper.findings import Finding, selected
 from bumper.formats.dockerfile import marker_problems
 from bumper.formats.requirements import LockFacts, Pin, simple_contains, simple_requirement
 from bumper.model import Stack, compact_python, compact_th, names_release, same_release
 
 Rule = Callable[[ImageDir, Config], Iterator[Finding]]
 
-FIELD_LABELS = {"th": "Training Hub", "accel": "accelerator", "torch": "PyTorch",
-                "python": "Python"}
 LABEL_VERSIONS = [
     ("cuda", CUDA_LABEL),
     ("rocm", re.compile(r"\bROCm\s+(?P<v>[0-9]+\.[0-9]+(?:\.[0-9]+)?)")),
@@ -40,40 +47,10 @@ def rule_read(image: ImageDir, config: Config) -> Iterator[Finding]:
     yield from image.problems
 
 
-def rule_name(image: ImageDir, config: Config) -> Iterator[Finding]:
-    """The folder name must be what the naming scheme renders from the files."""
-    stack = image.stack
-    if stack is None:
-        if image.pyproject is not None:
-            yield from _missing_stack_parts(image)
-        return
-    expected = config.naming.render(stack)
-    fix = f"rename the folder to {expected}, or use bumper major for a new folder"
-    for field_name, (written, want) in config.naming.mismatches(image.name, stack).items():
-        base = field_name.split("_")[0]
-        if field_name != "name":
-            src = image.sources.get(base, (PYPROJECT, 0))
-            yield Finding(image.where(src[0]), src[1],
-                          f"folder name says {FIELD_LABELS[base]} {written}, the files say "
-                          f"{_full(stack, base)} (renders as {want})", fix, "name")
-        elif config.naming.parse(image.name) is None:
-            yield Finding(image.rel, 0, f"folder name {image.name} does not fit the naming scheme "
-                          f"{config.naming.template} (the files say {expected})", fix, "name")
-        else:
-            yield Finding(image.rel, 0, f"folder name {image.name} differs from {expected} that "
-                          "the files give", fix, "name")
-    facts = image.pyproject
-    if facts and facts.name and not facts.name.endswith(expected):
-        token = config.naming.search_pattern().search(facts.name)
-        fix = (f'set name = "{facts.name[:token.start()]}{expected}{facts.name[token.end():]}"'
-               if token else f"end [project] name with {expected}")
-        yield Finding(image.where(PYPROJECT), facts.name_line,
-                      f"[project] name {facts.name!r} does not end with {expected}", fix, "name")
-
-
-def _full(stack: Stack, field: str) -> str:
-    return {"th": stack.training_hub, "accel": stack.accel.label, "torch": stack.torch,
-            "python": stack.python}[field]
+def rule_stack(image: ImageDir, config: Config) -> Iterator[Finding]:
+    """The files tell the whole stack."""
+    if image.stack is None and image.pyproject is not None:
+        yield from _missing_stack_parts(image)
 
 
 def _missing_stack_parts(image: ImageDir) -> Iterator[Finding]:
@@ -151,32 +128,32 @@ def _marker_env(stack: Stack | None) -> dict[str, str]:
 
 
 def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
-    """The lock covers pyproject: every direct dependency locked, hashed, same index."""
+    """The lock covers pyproject: every direct dependency locked, same index (the hash form
+    is `checks_conventions.rule_hashes`)."""
     lock, facts = image.lock, image.pyproject
     if lock is None or facts is None or not image.texts.get(LOCK, "").strip():
         return
     where = image.where(LOCK)
     fix = f"run: bumper lock {image.rel}"
-    if lock.index_url is None or lock.index_url_line != 1:
+    keeps_line = conventions.of(image, config).index_line
+    if keeps_line and (lock.index_url is None or lock.index_url_line != 1):
         yield Finding(where, 1, "first line is not --index-url=<the image's index>",
-                      f"start the lock with --index-url={image.index_url() or 'URL'}", "lock")
+                      f"start the lock with --index-url={image.index_url() or 'URL'}",
+                      code="L001")
     for dep in facts.dependencies:
         verdict = _locked(dep.text, lock, image.stack)
         if isinstance(verdict, str):
             yield Finding(image.where(PYPROJECT), dep.line, f"invalid requirement {dep.text!r}: "
-                          f"{verdict}", "write a PEP 508 requirement", "lock")
+                          f"{verdict}", "write a PEP 508 requirement", code="L005")
         elif verdict is None:
             continue
         elif verdict[1] is None:
             yield Finding(where, 0, f"{verdict[0]} is a dependency in pyproject.toml but not "
-                          "locked", fix, "lock")
+                          "locked", fix, code="L002")
         elif not verdict[2]:
             pin = verdict[1]
             yield Finding(where, pin.line, f"{pin.name}=={pin.version} does not satisfy "
-                          f"{dep.text!r} of pyproject.toml", fix, "lock")
-    for pin in lock.pins:
-        if not pin.hashes:
-            yield Finding(where, pin.line, f"{pin.name}=={pin.version} has no --hash", fix, "lock")
+                          f"{dep.text!r} of pyproject.toml", fix, code="L003")
 
 
 def _locked(text: str, lock: LockFacts, stack: Stack | None
@@ -259,8 +236,10 @@ def rule_labels(image: ImageDir, config: Config) -> Iterator[Finding]:
     want = {"cuda": stack.accel.version if stack.accel.kind == "cuda" else None,
             "rocm": stack.accel.version if stack.accel.kind == "rocm" else None,
             "torch": stack.torch, "python": stack.python, "th": stack.training_hub}
-    expected_name = config.naming.render(stack)
-    names = config.naming.search_pattern()
+    conv = conventions.of(image, config)
+    naming = conv.scheme.naming if conv.scheme else config.naming
+    expected_name = naming.render(stack)
+    names = naming.search_pattern()
     for filename, what, line, text in _text_places(image):
         where = image.where(filename)
         for key, rx in LABEL_VERSIONS:
@@ -269,6 +248,8 @@ def rule_labels(image: ImageDir, config: Config) -> Iterator[Finding]:
                 if found:
                     yield Finding(where, line, f"{what} says {match.group(0)}, {found[0]}",
                                   f"write {found[1]}", "labels")
+        if what == "LABEL name" and conv.label_name is not None:
+            continue  # rule_label_name checks it against the pattern
         for token in names.finditer(text):
             if token.group(0) != expected_name:
                 yield Finding(where, line, f"{what} names {token.group(0)}, the files give "
@@ -300,8 +281,9 @@ def rule_markers(image: ImageDir, config: Config) -> Iterator[Finding]:
                       "pair every '# MIDSTREAM ONLY' with one '# END MIDSTREAM ONLY'", "markers")
 
 
-RULES: list[Rule] = [rule_read, rule_name, rule_python, rule_accel, rule_index_drift, rule_lock,
-                     rule_base_image, rule_labels, rule_markers]
+RULES: list[Rule] = [rule_read, rule_stack, rule_name, rule_python, rule_accel, rule_index_drift,
+                     rule_lock, rule_base_image, rule_labels, rule_markers, rule_project_name,
+                     rule_label_name, rule_hashes, rule_constraints, rule_downstream]
 
 
 def same_stack(images: Iterable[ImageDir]) -> Iterator[Finding]:
@@ -322,14 +304,34 @@ def check_image(image: ImageDir, config: Config) -> list[Finding]:
     return sorted({f for rule in RULES for f in rule(image, config)})
 
 
-def run(config: Config, paths: list[Path]) -> tuple[list[ImageDir], list[Finding]]:
+def run(config: Config, paths: list[Path], select: tuple[str, ...] = (),
+        ignore: tuple[str, ...] = ()) -> tuple[list[ImageDir], list[Finding]]:
     """Every rule on ``paths``; with every folder of the repo, its companion files too (a
-    pipeline file or a table row naming a folder that does not exist)."""
+    pipeline file or a table row naming a folder that does not exist). The conventions
+    are learned from every folder of the repo, not only the ones checked."""
     images = [load(config, path) for path in paths]
+    everything = set(image_dirs(config)) if config.images_root.is_dir() else set()
+    peers = images + [load(config, p) for p in sorted(everything - set(paths))]
+    conventions.learn(config, peers)
     findings = [f for image in images for f in check_image(image, config)]
     findings.extend(same_stack(images))
-    if config.images_root.is_dir() and set(paths) >= set(image_dirs(config)):
+    if everything and set(paths) >= everything:
         from bumper import companions
 
         findings.extend(companions.check(config))
-    return images, findings
+    findings = _merge_unnamed(findings, config)
+    return images, [f for f in findings if selected(f, select, ignore)]
+
+
+def _merge_unnamed(findings: list[Finding], config: Config) -> list[Finding]:
+    """Folders that fit no naming scheme are one problem (the setting), not one per folder."""
+    unnamed = [f for f in findings if f.code == "N002"]
+    if len(unnamed) < 2:
+        return findings
+    rest = [f for f in findings if f.code != "N002"]
+    first = unnamed[0]
+    schemes = ", ".join(s.naming.template for s in config.all_schemes)
+    merged = Finding(config.images_rel, 0, f"{len(unnamed)} folder names do not fit the naming "
+                     f"scheme {schemes}",
+                     first.fix, code="N002", details=tuple(f.path for f in unnamed))
+    return [*rest, merged]

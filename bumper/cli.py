@@ -22,11 +22,15 @@ class Context:
         self.color = color
         self.verbose = verbose
 
+    def repo(self) -> Path:
+        from bumper import config
+
+        return self._repo.resolve() if self._repo else config.find_repo(Path.cwd())
+
     def config(self) -> Any:
         from bumper import config
 
-        repo = self._repo.resolve() if self._repo else config.find_repo(Path.cwd())
-        return config.load(repo)
+        return config.load(self.repo())
 
 
 _pass_context = click.make_pass_decorator(Context)
@@ -120,18 +124,24 @@ def cli(ctx: click.Context, repo: Path | None, fmt: str, no_color: bool, verbose
 
 @cli.command()
 @click.argument("dirs", nargs=-1)
+@click.option("--select", multiple=True, metavar="RULE",
+              help="Only these rules: codes (L004), prefixes (L) or families (lock).")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Leave these rules out.")
 @pass_ctx
-def check(ctx: Context, dirs: tuple[str, ...]) -> None:
-    """Report drift in image folders as path:line: message (fix). Exit 1 when any."""
+def check(ctx: Context, dirs: tuple[str, ...], select: tuple[str, ...],
+          ignore: tuple[str, ...]) -> None:
+    """Report drift in image folders as path:line: CODE message (fix). Exit 1 when any."""
     from bumper import check as checks
     from bumper import output
+    from bumper.findings import rule_words
 
+    chosen, dropped = rule_words(select, "--select"), rule_words(ignore, "--ignore")
     config = ctx.config()
     paths = _folders(config, dirs)
     if paths is None:
         return
-    images, findings = checks.run(config, paths)
-    output.findings(ctx.format, images, findings)
+    images, findings = checks.run(config, paths, chosen, dropped)
+    output.findings(ctx.format, images, findings, ctx.verbose)
     sys.exit(1 if findings else 0)
 
 
@@ -324,20 +334,34 @@ def template_update(ctx: Context, dirs: tuple[str, ...]) -> None:
 @click.argument("folder", metavar="DIR")
 @click.option("--output", type=click.Path(path_type=Path), metavar="PATH",
               help="Write a downstream build context here (default: print the Dockerfile).")
+@click.option("--convert", is_flag=True,
+              help="Move the folder's Dockerfile from MIDSTREAM ONLY banners to the "
+                   "ARG DOWNSTREAM switch (edits it in place; review and commit).")
 @pass_ctx
-def downstream(ctx: Context, folder: str, output: Path | None) -> None:
-    """The downstream variant: MIDSTREAM ONLY blocks and .repo files removed."""
+def downstream(ctx: Context, folder: str, output: Path | None, convert: bool) -> None:
+    """The downstream variant: banner blocks and .repo files removed, or the DOWNSTREAM
+    switch's guarded steps dropped."""
     from bumper import discover
     from bumper import downstream as variant
 
     config = ctx.config()
     path = discover.resolve(config, (folder,))[0]
-    rel = discover.load(config, path).rel
-    if output is None:
-        click.echo(variant.read(path, rel), nl=False)
-        return
-    variant.build_context(path, output, rel)
-    click.echo(f"downstream build context of {rel} written to {output}", err=True)
+    text, notes = variant.run(path, discover.load(config, path).rel, output, convert)
+    for note in notes:
+        click.echo(note, err=True)
+    if text is not None:
+        click.echo(text, nl=False)
+
+
+@cli.command("init")
+@click.option("--dry-run", is_flag=True, help="Print what it infers and the diff; write nothing.")
+@pass_ctx
+def init_settings(ctx: Context, dry_run: bool) -> None:
+    """Learn the repo's conventions from its folders and write [tool.bumper]."""
+    from bumper import init, output
+
+    inferred = init.infer(ctx.repo())
+    output.init_report(inferred, init.render(ctx.repo(), inferred), dry_run=dry_run)
 
 
 COMPLETION_FILES = {

@@ -24,6 +24,26 @@ Keys (all optional):
                    { kind = "table", glob = "README.md" },
                    { kind = "table", glob = "{images-root}/README.md" },
                  ]
+
+The conventions of the current naming scheme (each one learned from the folders
+when absent; `bumper init` writes them):
+  project-name  ``[project] name`` pattern: the naming fields and {name}, the folder
+                name (universal-training-{name}, th-torch-{accel_kind}-universal-image)
+  label-name    ``LABEL name`` pattern, likewise ({name} when it is the folder name)
+  hashes        lock form: "always" (--generate-hashes), "never", or "auto" (the form
+                most of the scheme's locks have)
+  downstream    "banner" (# MIDSTREAM ONLY blocks removed downstream), "switch"
+                (ARG DOWNSTREAM guards; built with --build-arg DOWNSTREAM=true) or "auto"
+  cve-fixes     where a CVE fix goes: "dependencies" ([project] dependencies with ~=,
+                the lock for transitive ones), "constraints" ([tool.uv]
+                constraint-dependencies) or "auto"
+
+  legacy        older naming schemes still present during a transition, as a list of
+                tables with their own naming (required) and any of the keys above;
+                their folders are checked against them and never made anew:
+                  [[tool.bumper.legacy]]
+                  naming = "th{th}-{accel}-torch{torch}-py{python}"
+                  project-name = "universal-training-{name}"
 """
 
 from __future__ import annotations
@@ -34,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bumper.errors import UsageError
-from bumper.model import DEFAULT_SCHEME, NamingScheme
+from bumper.model import DEFAULT_SCHEME, NamingScheme, TextPattern
 
 DEFAULT_IMAGES_ROOT = "images/universal/training"
 COMPANION_KINDS = ("pipeline", "table")
@@ -53,12 +73,40 @@ DEFAULT_COMPANIONS = (Companion("pipeline", ".tekton/*{name}*.yaml"),
                       Companion("table", "{images-root}/README.md"))
 
 
+CHOICES = {"hashes": ("auto", "always", "never"), "downstream": ("auto", "banner", "switch"),
+           "cve-fixes": ("auto", "dependencies", "constraints")}
+SCHEME_KEYS = {"naming", "project-name", "label-name", *CHOICES}
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A naming scheme and the conventions of its folders (None / "auto": learned)."""
+
+    naming: NamingScheme
+    project_name: TextPattern | None = None
+    label_name: TextPattern | None = None
+    hashes: str = "auto"
+    downstream: str = "auto"
+    cve_fixes: str = "auto"
+    legacy: bool = False
+
+
 @dataclass(frozen=True)
 class Config:
     repo: Path
     images_root: Path
     naming: NamingScheme
     companions: tuple[Companion, ...] = DEFAULT_COMPANIONS
+    schemes: tuple[Scheme, ...] = ()  # the current one first, then the legacy ones
+    configured: frozenset[str] = frozenset()  # the keys [tool.bumper] sets
+
+    @property
+    def all_schemes(self) -> tuple[Scheme, ...]:
+        return self.schemes or (Scheme(self.naming),)
+
+    def scheme_for(self, name: str) -> Scheme | None:
+        """The scheme a folder name fits (the current one first); None when none does."""
+        return next((s for s in self.all_schemes if s.naming.parse(name) is not None), None)
 
     @property
     def images_rel(self) -> str:
@@ -134,21 +182,56 @@ def _companions(value: object, origin: str) -> tuple[Companion, ...]:
     return tuple(dict.fromkeys(_companion(item, origin) for item in value))
 
 
+def _scheme(table: dict[str, object], where: str, legacy: bool) -> Scheme:
+    values: dict[str, object] = {}
+    for key in SCHEME_KEYS & table.keys():
+        value = table[key]
+        if not isinstance(value, str):
+            raise UsageError(f"{where}: {key} must be a string")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise UsageError(f"{where}: {key} = {value!r} is not one of "
+                             f"{', '.join(CHOICES[key])}")
+        values[key] = value
+    try:
+        naming = NamingScheme(str(values.get("naming", DEFAULT_SCHEME)))
+        project = values.get("project-name")
+        label = values.get("label-name")
+        return Scheme(naming, TextPattern(str(project)) if project is not None else None,
+                      TextPattern(str(label)) if label is not None else None,
+                      str(values.get("hashes", "auto")), str(values.get("downstream", "auto")),
+                      str(values.get("cve-fixes", "auto")), legacy)
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from exc
+
+
+def _legacy(value: object, origin: str) -> list[Scheme]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise UsageError(f"{origin}: legacy must be a list of tables ([[tool.bumper.legacy]])")
+    out = []
+    for number, item in enumerate(value, start=1):
+        where = f"{origin}: legacy #{number}"
+        unknown = sorted(set(item) - SCHEME_KEYS)
+        if unknown:
+            raise UsageError(f"{where}: unknown key {unknown[0]!r} (known: "
+                             f"{', '.join(sorted(SCHEME_KEYS))})")
+        if "naming" not in item:
+            raise UsageError(f"{where}: needs its naming scheme (naming = \"...\")")
+        out.append(_scheme(item, where, legacy=True))
+    return out
+
+
 def load(repo: Path) -> Config:
     settings, origin = _settings(repo)
-    known = {"images-root", "naming", "companions"}
+    known = {"images-root", "companions", "legacy", *SCHEME_KEYS}
     for key in settings:
         if key not in known:
             raise UsageError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(known))})")
     root = settings.get("images-root", DEFAULT_IMAGES_ROOT)
-    scheme = settings.get("naming", DEFAULT_SCHEME)
-    if not isinstance(root, str) or not isinstance(scheme, str):
+    if not isinstance(root, str) or not isinstance(settings.get("naming", ""), str):
         raise UsageError(f"{origin}: images-root and naming must be strings")
-    try:
-        naming = NamingScheme(scheme)
-    except ValueError as exc:
-        raise UsageError(f"{origin}: {exc}") from exc
+    current = _scheme(settings, origin, legacy=False)
+    schemes = (current, *_legacy(settings.get("legacy", []), origin))
     companions = (_companions(settings["companions"], origin) if "companions" in settings
                   else DEFAULT_COMPANIONS)
-    return Config(repo=repo, images_root=(repo / root).resolve(), naming=naming,
-                  companions=companions)
+    return Config(repo=repo, images_root=(repo / root).resolve(), naming=current.naming,
+                  companions=companions, schemes=schemes, configured=frozenset(settings))

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bumper.config import Config
 from bumper.errors import UsageError
@@ -46,6 +47,8 @@ class ImageDir:
     problems: list[Finding] = field(default_factory=list)
     stack: Stack | None = None
     sources: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # what check assumes about the folder (bumper.conventions); None: from the settings alone
+    conventions: Any = None
 
     @property
     def name(self) -> str:
@@ -108,36 +111,36 @@ def _read_text(image: ImageDir, filename: str) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
         image.problems.append(Finding(image.where(filename), 0, f"cannot read: {reason}",
-                                      "make it a readable UTF-8 text file", "read"))
+                                      "make it a readable UTF-8 text file", code="F002"))
         return None
     image.texts[filename] = text
     return text
 
 
-def _required(image: ImageDir, filename: str, fix: str, rule: str) -> str | None:
+def _required(image: ImageDir, filename: str, fix: str, code: str) -> str | None:
     text = _read_text(image, filename)
     if text is None and not (image.path / filename).exists():
-        image.problems.append(Finding(image.where(filename), 0, "missing", fix, rule))
+        image.problems.append(Finding(image.where(filename), 0, "missing", fix, code=code))
     return text
 
 
 def load(config: Config, path: Path) -> ImageDir:
     image = ImageDir(path=path, rel=repo_rel(config.repo, path))
-    text = _required(image, DOCKERFILE, "every image folder needs a Dockerfile", "files")
+    text = _required(image, DOCKERFILE, "every image folder needs a Dockerfile", "F001")
     if text is not None:
         image.dockerfile = dockerfile.read(text)
-    text = _required(image, PYPROJECT, "every image folder needs a pyproject.toml", "files")
+    text = _required(image, PYPROJECT, "every image folder needs a pyproject.toml", "F001")
     if text is not None:
         try:
             image.pyproject = pyproject.read(text)
         except pyproject.TomlError as exc:
             image.problems.append(Finding(image.where(PYPROJECT), exc.line, exc.message,
-                                          "fix the TOML syntax", "toml"))
-    text = _required(image, LOCK, f"run: bumper lock {image.rel}", "lock")
+                                          "fix the TOML syntax", code="F003"))
+    text = _required(image, LOCK, f"run: bumper lock {image.rel}", "L007")
     if text is not None:
         if not text.strip():
             image.problems.append(Finding(image.where(LOCK), 0, "empty lock",
-                                          f"run: bumper lock {image.rel}", "lock"))
+                                          f"run: bumper lock {image.rel}", code="L007"))
         image.lock = requirements.read(text)
     for extra in ("rocm.repo", "cuda.repo", "mellanox.repo", ANSWERS):
         _read_text(image, extra)

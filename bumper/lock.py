@@ -56,6 +56,16 @@ class LockJob:
     python: str
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = field(default_factory=tuple)
+    hashes: bool = True  # --generate-hashes: the lock keeps the form it has (see `hashed`)
+
+
+def hashed(text: str) -> bool:
+    """The form a lock keeps: hashed, unless it has pins and none of them carries a hash
+    (a repo that dropped the hashes on purpose)."""
+    from bumper.formats.requirements import read
+
+    pins = read(text).pins
+    return not pins or any(pin.hashes for pin in pins)
 
 
 @functools.cache
@@ -92,8 +102,9 @@ def uv_env(netrc: str | None) -> dict[str, str]:
 
 
 def command(job: LockJob, output: Path) -> list[str]:
-    cmd = [uv_bin(), "pip", "compile", "pyproject.toml", "--generate-hashes",
-           "--python-platform=linux", f"--python-version={job.python}",
+    cmd = [uv_bin(), "pip", "compile", "pyproject.toml",
+           *(["--generate-hashes"] if job.hashes else []), "--python-platform=linux",
+           f"--python-version={job.python}",
            f"--index-url={job.index.request_url()}", "-o", str(output),
            "--custom-compile-command", f"bumper lock {job.rel}",
            "--no-config", "--quiet"]
@@ -273,4 +284,5 @@ def job_for(image: ImageDir, *, folder: Path | None = None, index_url: str | Non
         raise UsageError(f"{image.rel}: cannot tell the Python version (set requires-python in "
                          "pyproject.toml; bumper check lists what is missing)")
     return LockJob(folder=folder or image.path, rel=image.rel, index=with_env_credentials(url),
-                   python=image.stack.python, upgrade=upgrade, upgrade_packages=upgrade_packages)
+                   python=image.stack.python, upgrade=upgrade, upgrade_packages=upgrade_packages,
+                   hashes=hashed(image.texts.get(LOCK_NAME, "")))

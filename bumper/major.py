@@ -4,6 +4,7 @@ folder, copied from the newest one of its flavor (or the given sources) and rewr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +87,17 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
                                             clients=clients)
             folders.append(folder)
             warnings.extend(warning)
-            details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
-                           f"({describe_change(old, new)})")
+            where = f"-> {Path(folder.dst_rel).name}" if folder.is_new else "in place"
+            details.append(f"{image.name} {where} ({describe_change(old, new)})")
+    in_place = [folder.dst_rel for folder in folders if not folder.is_new]
+    if req.retire and in_place:
+        raise UsageError(f"--retire: {in_place[0]} is edited in place (its naming scheme gives "
+                         "the same name for the new stack), so there is no old folder to retire; "
+                         "leave --retire out")
     removals = [image.rel for image in sources] if req.retire else []
     files, notes = companions.plan_edits(
-        config, [folder.rewrite for folder in folders if folder.rewrite], retire=req.retire)
+        config, [folder.rewrite for folder in folders if folder.rewrite and folder.is_new],
+        retire=req.retire)
     warnings.extend(notes)
     if len(folders) == 1:
         subject = f"major: {details[0]}"
@@ -105,9 +112,17 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
 
 
 def _sources(config: Config, req: MajorRequest, changes: dict[str, str]) -> list[ImageDir]:
+    from bumper import conventions
+
+    all_images = (load_images(config, discover.image_dirs(config))
+                  if config.images_root.is_dir() else [])
     if req.sources:
-        return require_readable(load_images(config, discover.resolve(config, req.sources)), config)
-    all_images = load_images(config, discover.image_dirs(config))
+        picked = require_readable(load_images(config, discover.resolve(config, req.sources)),
+                                  config)
+        conventions.learn(config, picked + [i for i in all_images
+                                            if i.path not in {p.path for p in picked}])
+        return picked
+    conventions.learn(config, all_images)
     if changes.keys() - {"cuda", "rocm"}:
         kinds = ["cuda", "rocm", "cpu"]
     else:
@@ -158,19 +173,22 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
     name = req.name or config.naming.render(new_stack)
     if "/" in name or name in (".", ".."):
         raise UsageError(f"--name {name}: must be a plain folder name")
+    in_place = name == image.name and image.path.parent == config.images_root
     dst = config.images_root / name
-    dst_rel = f"{config.images_rel}/{name}"
-    if dst.exists():
+    dst_rel = image.rel if in_place else f"{config.images_rel}/{name}"
+    if dst.exists() and not in_place:
         raise UsageError(f"{dst_rel}: already exists (remove it, or pass --name NEW_DIR_NAME)")
     index = index_for(image, values.index_url, new_stack.accel, values.several)
     if index is not None:
         segment_fits(index, new_stack.accel, major=True)
     rw = Rewrite(old=image.stack, new=new_stack, old_name=image.name, new_name=name,
                  old_index=image.index_url(), new_index=strip_userinfo(index) if index else None,
-                 base_image=values.full, base_tag=values.tag)
+                 base_image=values.full, base_tag=values.tag,
+                 **_renamed_texts(config, image, new_stack, name))
     direct, repins = split_sets(image, values, index, clients)
     old_files = text_files(image.path)
     new = file_edits(image, rw, direct)
+    hashes = _adopt_scheme(config, image, name, new)
     warnings = []
     ref = _base_image(new.get(DOCKERFILE, image.texts.get(DOCKERFILE, "")))
     if values.full is None and values.tag is None and ref:
@@ -183,8 +201,50 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
     folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
                         index_url=index, relock=True, repins=repins, before=None,
                         leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
-                        accepted=("name",) if chosen else ())
+                        accepted=("name",) if chosen else (), hashes=hashes)
     return folder, warnings
+
+
+def _adopt_scheme(config: Config, image: ImageDir, name: str, new: dict[str, str]) -> bool | None:
+    """A new folder made from a folder of another scheme (a legacy one) takes the new
+    scheme's downstream style and lock form: the Dockerfile moves to the DOWNSTREAM switch,
+    the lock drops its hashes (and the install its --require-hashes), or the reverse for the
+    hashes. Returns the lock form to write (None: the one the lock has)."""
+    from bumper import conventions, downstream
+
+    source, target = conventions.of(image, config).scheme, config.scheme_for(name)
+    if target is None or target == source:
+        return None
+    text = new.get(DOCKERFILE, image.texts.get(DOCKERFILE, ""))
+    if target.downstream == "switch" and text and not downstream.is_switch(text):
+        text = downstream.convert(text, f"{image.rel}/{DOCKERFILE}")
+    if target.hashes == "never":
+        text = re.sub(r"[ \t]+--require-hashes(?=[ \t\\]|$)", "", text, flags=re.MULTILINE)
+    if text != image.texts.get(DOCKERFILE, text):
+        new[DOCKERFILE] = text
+    return {"always": True, "never": False}.get(target.hashes)
+
+
+def _renamed_texts(config: Config, image: ImageDir, new_stack: Stack,
+                   name: str) -> dict[str, tuple[str, str]]:
+    """[project] name and LABEL name rendered for the new stack by the repo's patterns (the
+    new folder's scheme's, configured or learned), where the old text follows its pattern."""
+    from bumper import conventions
+
+    assert image.stack is not None
+    old = conventions.of(image, config)
+    target = config.scheme_for(name)
+    new_project = (target.project_name if target else None) or old.project_name
+    new_label = (target.label_name if target else None) or old.label_name
+    out: dict[str, tuple[str, str]] = {}
+    texts = {"project_name": (image.pyproject.name if image.pyproject else None,
+                              old.project_name, new_project),
+             "label_name": ((conventions.label_name(image) or (None, 0))[0], old.label_name,
+                            new_label)}
+    for key, (text, was, will) in texts.items():
+        if text and was and will and was.render(image.stack, image.name) == text:
+            out[key] = (text, will.render(new_stack, name))
+    return out
 
 
 def _leftovers(rel: str, files: dict[str, str], rw: Rewrite) -> list[tokens.Leftover]:

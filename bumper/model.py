@@ -231,3 +231,63 @@ def names_release(written: str, accel: Accel) -> bool:
         return True
     return len(parts(version)) == 2 and major_minor(written) == version
 
+
+
+@dataclass(frozen=True)
+class TextPattern:
+    """A name-bearing text (``[project] name``, ``LABEL name``) as the repo writes it: the
+    naming fields plus ``{name}``, the folder name (``universal-training-{name}``,
+    ``th-torch-{accel_kind}-universal-image``)."""
+
+    template: str
+
+    def __post_init__(self) -> None:
+        try:
+            pieces = list(string.Formatter().parse(self.template))
+        except ValueError as exc:
+            raise ValueError(f"pattern {self.template!r}: {exc}") from exc
+        for _, field, spec, conversion in pieces:
+            if field is not None and field != "name" and field not in FIELDS:
+                known = ", ".join(["name", *sorted(FIELDS)])
+                raise ValueError(f"unknown field {{{field}}} in pattern {self.template!r} "
+                                 f"(known: {known})")
+            if spec or conversion:
+                raise ValueError(f"pattern {self.template!r}: write plain {{{field}}} fields")
+
+    def render(self, stack: Stack, name: str) -> str:
+        values = {key: fn(stack) for key, fn in FIELDS.items()}
+        return self.template.format(name=name, **values)
+
+
+# Fields a learned template may use, longest rendering first where two render alike.
+_LEARN_ORDER = ("accel", "accel_kind", "torch_version", "th_version", "python_version",
+                "accel_version", "torch", "th", "python")
+
+
+def derive(text: str, stack: Stack, name: str | None = None) -> set[str]:
+    """Templates that render ``text`` from ``stack`` (and the folder ``name``): every field
+    value found in it, not glued to other digits, becomes its ``{field}``. Several when a
+    value renders alike for two fields (``cpu`` is both {accel} and {accel_kind})."""
+    out: set[str] = set()
+    base = text.replace("{", "{{").replace("}", "}}")
+    if name and name in text:
+        out.add(base.replace(name.replace("{", "{{").replace("}", "}}"), "{name}"))
+    values = {key: FIELDS[key](stack) for key in _LEARN_ORDER}
+    for variant in _variants(values):
+        template = base
+        for key in variant:
+            value = values[key]
+            if value:
+                template = re.sub(rf"(?<![0-9.]){re.escape(value)}(?![0-9])",
+                                  "{" + key + "}", template)
+        out.add(template)
+    return {t for t in out if "{" in t.replace("{{", "")} or {base}
+
+
+def _variants(values: dict[str, str]) -> list[tuple[str, ...]]:
+    """Orders of the fields to try: equal renderings (cpu = accel = accel_kind) either way."""
+    order = list(_LEARN_ORDER)
+    alt = list(order)
+    if values["accel"] == values["accel_kind"]:
+        alt[0], alt[1] = alt[1], alt[0]
+    return [tuple(order)] if alt == order else [tuple(order), tuple(alt)]

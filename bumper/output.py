@@ -19,20 +19,62 @@ def emit_json(payload: dict[str, object]) -> None:
     click.echo(json.dumps({"schema": SCHEMA_VERSION, **payload}, indent=2, sort_keys=True))
 
 
-def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding]) -> None:
+def finding_line(finding: Finding) -> str:
+    """``path:line: CODE message (fix)``, ruff's shape; warnings say so."""
+    where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+    level = " warning:" if finding.severity == "warning" else ""
+    return f"{where}: {finding.code}{level} {finding.message} ({finding.fix})"
+
+
+def findings(fmt: str, images: Sequence[ImageDir], found: Sequence[Finding],
+             verbose: int = 0) -> None:
     if fmt == "json":
         emit_json({"command": "check", "ok": not found,
                    "folders": [i.rel for i in images],
                    "findings": [f.as_dict() for f in found]})
         return
     for finding in found:
-        click.echo(str(finding))
+        click.echo(finding_line(finding))
+        shown = finding.details if verbose else finding.details[:3]
+        for item in shown:
+            click.echo(f"    {item}")
+        if len(finding.details) > len(shown):
+            click.echo(f"    ... and {len(finding.details) - len(shown)} more (-v or "
+                       "--format json lists them all)")
     noun = "folder" if len(images) == 1 else "folders"
     if found:
         click.echo(f"{len(found)} finding{'s' if len(found) != 1 else ''} "
                    f"({len(images)} {noun} checked)", err=True)
     else:
         click.echo(f"{len(images)} {noun} checked: no findings", err=True)
+
+
+def init_report(inferred: Any, rendered: tuple[Path, str, str], *, dry_run: bool) -> None:
+    """What `bumper init` inferred and why, the diff of the settings file; written unless
+    --dry-run or the folders disagree (then nothing is written: exit 2)."""
+    import difflib
+
+    from bumper.errors import UsageError
+    from bumper.fsutil import atomic_write
+
+    for reason in inferred.reasons:
+        click.echo(f"inferred {reason}")
+    if inferred.disagreements:
+        for item in inferred.disagreements:
+            click.echo(f"disagreement: {item}", err=True)
+        raise UsageError(f"init: the folders disagree on {len(inferred.disagreements)} "
+                         "point(s) (listed above); align the folders, or write those settings "
+                         "by hand; nothing was written")
+    target, before, after = rendered
+    name = target.name
+    click.echo("".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                            after.splitlines(keepends=True),
+                                            f"a/{name}", f"b/{name}")), nl=False)
+    if before == after:
+        click.echo(f"{name}: [tool.bumper] already says this")
+    elif not dry_run:
+        atomic_write(target, after)
+        click.echo(f"{name}: [tool.bumper] written (review the diff above, then commit)")
 
 
 def lock_results(fmt: str, results: Sequence[object], check_only: bool) -> None:

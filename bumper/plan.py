@@ -41,6 +41,7 @@ class FolderPlan:
     # drift the source already had; None: read it from the source while uv locks
     before: list[Finding] | None = field(default_factory=list)
     accepted: tuple[str, ...] = ()  # check rules the user chose to break (--name: "name")
+    hashes: bool | None = None  # lock with --generate-hashes; None: the form the lock has
 
     @property
     def is_new(self) -> bool:

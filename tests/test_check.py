@@ -47,6 +47,18 @@ def name_fix(expected: str) -> str:
     return f"rename the folder to {expected}, or use bumper major for a new folder"
 
 
+def scheme_fix(expected: str) -> str:
+    """The fix of a folder name that fits no naming scheme: rename, or the naming setting."""
+    return (f"rename the folder to {expected}, or set naming in [tool.bumper] to a scheme it "
+            "fits ([[tool.bumper.legacy]] naming for an older one)")
+
+
+def coded(line: str, code: str, warning: bool = False) -> str:
+    """A finding as the CLI prints it: the rule code after the place."""
+    where, _, rest = line.partition(": ")
+    return f"{where}: {code}{' warning:' if warning else ''} {rest}"
+
+
 def rename(root: Path, old: str, new: str) -> None:
     """Rename a folder, and its row in the images README's table (else check says so)."""
     path(root, old).rename(path(root, new))
@@ -95,7 +107,7 @@ def test_folder_name_field_against_the_files(examples: Path, folder: str, rename
         rename(examples, folder, renamed)
         assert check(examples) == [
             f"{IMAGES}/{renamed}: folder name {renamed} does not fit the naming scheme {SCHEME} "
-            f"(the files say {folder}) ({name_fix(folder)})"]
+            f"(the files say {folder}) ({scheme_fix(folder)})"]
         return
     rename(examples, folder, renamed)
     assert check(examples) == [
@@ -119,14 +131,11 @@ def test_one_torch_pin_change_shows_every_place_that_names_the_old_version(
     assert check(examples) == [
         found(examples, df, "# TH05", f"header comment says PyTorch 2.9.1, {torch_fix}"),
         found(examples, df, "regenerated with", f"header comment {name_text}"),
-        found(examples, df, "LABEL name=", f"LABEL name {name_text}"),
         found(examples, df, "summary=", f"LABEL summary says PyTorch 2.9.1, {torch_fix}"),
         found(examples, df, " description=", f"LABEL description says PyTorch 2.9.1, {torch_fix}"),
         found(examples, df, "display-name=",
               f"LABEL io.k8s.display-name says PyTorch 2.9.1, {torch_fix}"),
         found(examples, pp, "# Universal", f"header comment says PyTorch 2.9.1, {torch_fix}"),
-        found(examples, pp, "name =", f"[project] name 'universal-training-{CUDA}' does not end "
-              f'with {new} (set name = "universal-training-{new}")'),
         found(examples, pp, "description =",
               f"[project] description says PyTorch 2.9.1, {torch_fix}"),
         found(examples, pp, '"torch==', "folder name says PyTorch 291, the files say 2.9.0 "
@@ -136,12 +145,13 @@ def test_one_torch_pin_change_shows_every_place_that_names_the_old_version(
     ]
 
 
-def test_project_name_must_end_with_the_folder_name(examples: Path) -> None:
+def test_project_name_follows_the_pattern_the_folders_share(examples: Path) -> None:
     replace(examples, f"{CPU}/pyproject.toml", f'name = "universal-training-{CPU}"',
             'name = "universal-training-th05-cpu-torch290-py312"')
     assert check(examples) == [found(
         examples, f"{CPU}/pyproject.toml", "name =", "[project] name "
-        f"'universal-training-th05-cpu-torch290-py312' does not end with {CPU} "
+        "'universal-training-th05-cpu-torch290-py312' does not follow the pattern "
+        f"universal-training-{{name}} (universal-training-{CPU}) "
         f'(set name = "universal-training-{CPU}")')]
 
 
@@ -374,7 +384,8 @@ def test_lock_pin_without_hash(examples: Path) -> None:
     sub(examples, f"{ROCM}/requirements.txt", r"^(absl-py==2\.3\.1) \\\n    --hash=\S+\n",
         r"\1\n")
     assert check(examples) == [found(examples, f"{ROCM}/requirements.txt", "absl-py==",
-                                     f"absl-py==2.3.1 has no --hash ({lock_fix(ROCM)})")]
+                                     "1 of 74 pins have no --hash; this repo's policy is hashed "
+                                     f"({lock_fix(ROCM)})")]
 
 
 def test_lock_without_index_url_line(examples: Path) -> None:
@@ -462,8 +473,9 @@ def test_label_with_two_wrong_versions(examples: Path) -> None:
     (CUDA, 'io.k8s.display-name="TH05', 'io.k8s.display-name="TH04', "display-name=",
      "LABEL io.k8s.display-name says TH04, the files say Training Hub 0.5.0 (write TH05)"),
     (CUDA, 'LABEL name="universal-training-th05-cuda130', 'LABEL name="universal-training-'
-     "th05-cuda128", "LABEL name=", "LABEL name names th05-cuda128-torch291-py312, the files "
-     "give th05-cuda130-torch291-py312 (write th05-cuda130-torch291-py312)"),
+     "th05-cuda128", "LABEL name=", "LABEL name 'universal-training-th05-cuda128-torch291-py312' "
+     "does not follow the pattern universal-training-{name} (universal-training-th05-cuda130-"
+     'torch291-py312) (write LABEL name="universal-training-th05-cuda130-torch291-py312")'),
     (ROCM, "training runtime) with Training Hub 0.5.0", "training runtime) with Training Hub "
      "0.4.0", " description=", "LABEL description says Training Hub 0.4.0, the files say 0.5.0 "
      "(write Training Hub 0.5.0)"),
@@ -530,7 +542,7 @@ def test_a_copied_folder_is_a_duplicate_and_misnamed(examples: Path) -> None:
     shutil.copytree(examples / IMAGES / CUDA, examples / IMAGES / copy)
     assert check(examples) == [
         f"{IMAGES}/{copy}: folder name {copy} does not fit the naming scheme {SCHEME} (the files "
-        f"say {CUDA}) ({name_fix(CUDA)})",
+        f"say {CUDA}) ({scheme_fix(CUDA)})",
         found(examples, f"{copy}/pyproject.toml", '"torch==', DUP.format(f"{IMAGES}/{CUDA}")),
     ]
 
@@ -581,7 +593,8 @@ def _break_eight_things(root: Path) -> list[str]:
               "bumper minor --index-url URL)"),
         found(root, df, "summary=", "LABEL summary says PyTorch 2.9.0, the files say 2.9.1 "
               "(write PyTorch 2.9.1)"),
-        found(root, lk, "absl-py==", f"absl-py==2.3.1 has no --hash ({lock_fix(CUDA)})"),
+        found(root, lk, "absl-py==", "1 of 77 pins have no --hash; this repo's policy is hashed "
+              f"({lock_fix(CUDA)})"),
         found(root, lk, "trl==", "trl==0.24.0 does not satisfy 'trl==0.25.0' of pyproject.toml "
               f"({lock_fix(CUDA)})"),
     ]
@@ -595,7 +608,12 @@ def test_eight_breaks_in_one_folder_give_eight_findings(examples: Path) -> None:
 def test_eight_breaks_through_the_cli(examples: Path) -> None:
     expected = _break_eight_things(examples)
     result = run_cli(examples, "check")
-    assert (result.returncode, result.stdout.splitlines()) == (1, expected)
+    codes = [("V001", False), ("V004", False), ("D001", False), ("V002", False),
+             ("I001", False), ("V003", True), ("L004", False), ("L003", False)]
+    printed = [coded(line, code, warn) for line, (code, warn) in zip(expected, codes, strict=True)]
+    absl = line_of(examples, f"{CUDA}/requirements.txt", "absl-py==")
+    printed.insert(7, f"    absl-py==2.3.1 (line {absl})")  # the pins inside the one L004
+    assert (result.returncode, result.stdout.splitlines()) == (1, printed)
     assert result.stderr == "8 findings (3 folders checked)\n"
     result = run_cli(examples, "--format", "json", "check", CUDA)
     payload = json.loads(result.stdout)
@@ -614,28 +632,28 @@ def _toml_error(root: Path) -> list[str]:
     replace(root, f"{CPU}/pyproject.toml", 'requires-python = "==3.12.*"',
             "requires-python = ==3.12")
     return [found(root, f"{CPU}/pyproject.toml", "requires-python",
-                  "invalid TOML: Invalid value (fix the TOML syntax)")]
+                  "F003 invalid TOML: Invalid value (fix the TOML syntax)")]
 
 
 def _no_dockerfile(root: Path) -> list[str]:
     path(root, f"{ROCM}/Dockerfile").unlink()
-    return [f"{IMAGES}/{ROCM}/Dockerfile: missing (every image folder needs a Dockerfile)"]
+    return [f"{IMAGES}/{ROCM}/Dockerfile: F001 missing (every image folder needs a Dockerfile)"]
 
 
 def _bad_name(root: Path) -> list[str]:
     rename(root, CPU, "cpu-latest")
-    return [f"{IMAGES}/cpu-latest: folder name cpu-latest does not fit the naming scheme "
-            f"{SCHEME} (the files say {CPU}) ({name_fix(CPU)})"]
+    return [f"{IMAGES}/cpu-latest: N002 warning: folder name cpu-latest does not fit the "
+            f"naming scheme {SCHEME} (the files say {CPU}) ({scheme_fix(CPU)})"]
 
 
 def _empty_lock(root: Path) -> list[str]:
     path(root, f"{CUDA}/requirements.txt").write_text("")
-    return [f"{IMAGES}/{CUDA}/requirements.txt: empty lock ({lock_fix(CUDA)})"]
+    return [f"{IMAGES}/{CUDA}/requirements.txt: L007 empty lock ({lock_fix(CUDA)})"]
 
 
 def _binary_pyproject(root: Path) -> list[str]:
     path(root, f"{CPU}/pyproject.toml").write_bytes(b"\xff\xfe[project]\n")
-    return [f"{IMAGES}/{CPU}/pyproject.toml: cannot read: invalid start byte "
+    return [f"{IMAGES}/{CPU}/pyproject.toml: F002 cannot read: invalid start byte "
             "(make it a readable UTF-8 text file)"]
 
 
@@ -643,9 +661,9 @@ def _strange_types(root: Path) -> list[str]:
     path(root, f"{CPU}/pyproject.toml").write_text(
         'tool = 3\n[project]\nname = 5\ndependencies = "torch==2.9.1"\n')
     rel = f"{IMAGES}/{CPU}/pyproject.toml"
-    return [f'{rel}: no exact torch==X.Y.Z pin in [project] dependencies (pin PyTorch exactly, '
-            'e.g. "torch==2.9.1")',
-            f"{rel}: no exact training_hub==X.Y.Z pin in [project] dependencies (pin Training "
+    return [f'{rel}: F004 no exact torch==X.Y.Z pin in [project] dependencies (pin PyTorch '
+            'exactly, e.g. "torch==2.9.1")',
+            f"{rel}: F004 no exact training_hub==X.Y.Z pin in [project] dependencies (pin Training "
             'Hub exactly, e.g. "training_hub[lora]==0.5.0")']
 
 
@@ -669,7 +687,8 @@ def test_broken_folder_gives_findings_not_a_traceback(examples: Path, breaker: o
     ("[tool.bumper]\nnaming = 3\n", ["check"],
      "pyproject.toml [tool.bumper]: images-root and naming must be strings"),
     ("[tool.bumper]\nnamig = 'x'\n", ["check"],
-     "pyproject.toml [tool.bumper]: unknown key 'namig' (known: companions, images-root, naming)"),
+     "pyproject.toml [tool.bumper]: unknown key 'namig' (known: companions, cve-fixes, "
+     "downstream, hashes, images-root, label-name, legacy, naming, project-name)"),
     ("[tool.bumper\n", ["check"], "pyproject.toml: cannot read settings: Expected ']' at the end "
      "of a table declaration (at line 1, column 13) (fix the TOML)"),
     ('[tool.bumper]\nimages-root = "nowhere"\n', ["check"],
@@ -697,17 +716,25 @@ def test_custom_naming_scheme_from_the_repo_pyproject(examples: Path) -> None:
     assert check(examples, CPU)[0] == (
         f"{IMAGES}/{CPU}: folder name {CPU} does not fit the naming scheme "
         "{accel}-th{th_version}-torch{torch_version} (the files say cpu-th0.5.0-torch2.9.1) "
-        "(rename the folder to cpu-th0.5.0-torch2.9.1, or use bumper major for a new folder)")
+        '(set naming = "th{th}-{accel}-torch{torch}-py{python}" in [tool.bumper]: it fits every '
+        "folder (bumper init))")
     for old, new in names.items():
         rename(examples, old, new)
-    # renamed, only [project] name (which still ends with the old-style name) is left
+    # renamed, only [project] name (which still holds the old-style name) is left: the
+    # folders no longer share a pattern for it, so only a configured one is checked
+    assert check(examples) == []
+    settings = examples / "pyproject.toml"
+    settings.write_text(settings.read_text() + 'project-name = "universal-training-{name}"\n')
     assert check(examples) == [
         found(examples, f"{new}/pyproject.toml", "name =", f"[project] name "
-              f"'universal-training-{old}' does not end with {new} (end [project] name with "
-              f"{new})") for old, new in sorted(names.items(), key=lambda kv: kv[1])]
+              f"'universal-training-{old}' does not follow the pattern universal-training-"
+              f'{{name}} (universal-training-{new}) (set name = "universal-training-{new}")')
+        for old, new in sorted(names.items(), key=lambda kv: kv[1])]
     # and the new-style name in a label is compared with what the files give
     replace(examples, f"{names[ROCM]}/Dockerfile", 'LABEL name="universal-training-'
             f'{ROCM}"', 'LABEL name="rocm63-th0.5.0-torch2.9.1"')
+    learned = "universal-training-th{th}-{accel}-torch{torch}-py{python}"
     assert found(examples, f"{names[ROCM]}/Dockerfile", "LABEL name=",
-                 "LABEL name names rocm63-th0.5.0-torch2.9.1, the files give "
-                 f"{names[ROCM]} (write {names[ROCM]})") in check(examples)
+                 f"LABEL name 'rocm63-th0.5.0-torch2.9.1' does not follow the pattern {learned} "
+                 f'(universal-training-{ROCM}) (write LABEL name="universal-training-{ROCM}")'
+                 ) in check(examples)

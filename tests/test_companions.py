@@ -266,12 +266,12 @@ def test_check_reports_companions_of_a_folder_removed_by_hand(crepo: Repo) -> No
 
     assert run.code == 1, str(run)
     where = f"{IMAGES}/{CUDA}"
-    pipeline = [f"{PIPELINE}:{n}: pipeline file names {where}, which does not exist "
+    pipeline = [f"{PIPELINE}:{n}: C001 pipeline file names {where}, which does not exist "
                 f"{MISSING_FIX}" for n in lines_naming(repo, PIPELINE, CUDA)]
     assert len(pipeline) == 8  # cel expression (2), component, name, image, dockerfile, ...
     row = lines_naming(repo, README, f"[{CUDA}]")[0]
     assert run.out.splitlines() == [
-        *pipeline, f"{README}:{row}: table row names {where}, which does not exist "
+        *pipeline, f"{README}:{row}: C001 table row names {where}, which does not exist "
         "(remove the row, or restore the folder)"]
     data = repo.bumper("--format", "json", "check").json()
     findings = data["findings"]
@@ -286,7 +286,7 @@ def test_check_reports_a_pipeline_whose_file_name_alone_names_a_missing_folder(
     (repo.root / ".tekton" / f"{gone}-push.yaml").write_text("kind: PipelineRun\n",
                                                            encoding="utf-8")
     run = repo.bumper("check")
-    assert (run.code, run.out) == (1, f".tekton/{gone}-push.yaml: pipeline file names "
+    assert (run.code, run.out) == (1, f".tekton/{gone}-push.yaml: C001 pipeline file names "
                                       f"{IMAGES}/{gone}, which does not exist {MISSING_FIX}\n")
 
 
@@ -300,7 +300,7 @@ def test_check_reads_folder_paths_in_any_table_row(repo: Repo) -> None:
         f"| [cuda]({IMAGES}/{gone}/Dockerfile) | stale |\n\n"
         f"```\n| {IMAGES}/{gone} | in a code block |\n```\n", encoding="utf-8")
     run = repo.bumper("check")
-    assert (run.code, run.out) == (1, f"README.md:6: table row names {IMAGES}/{gone}, which "
+    assert (run.code, run.out) == (1, f"README.md:6: C001 table row names {IMAGES}/{gone}, which "
                                       "does not exist (remove the row, or restore the "
                                       "folder)\n"), str(run)
     # checking some folders only leaves the companions alone

@@ -160,7 +160,8 @@ def test_consumer_fails_on_a_broken_folder(consumer: Path, precommit_env: dict[s
     assert done.returncode == 1, show(done)
     assert hook_lines(done.stdout) == {CHECK: "Failed", LOCK_CHECK: "Failed"}, show(done)
     prefix = f"{IMAGES}/{CPU}"
-    assert (f"{prefix}/pyproject.toml:19: folder name says PyTorch 291, the files say 2.10.0"
+    assert (f"{prefix}/pyproject.toml:19: N001 warning: folder name says PyTorch 291, the files "
+            "say 2.10.0"
             in done.stdout), show(done)
     assert f"{prefix}/requirements.txt: out of date (run: bumper lock {prefix})" in done.stdout
     assert "\n-torch==2.9.1 \\\n" in done.stdout, show(done)
@@ -205,7 +206,7 @@ def test_git_hook_rejects_a_commit_of_a_broken_folder(consumer: Path,
     output = done.stdout + done.stderr
     assert done.returncode != 0, show(done)
     assert hook_lines(output) == {CHECK: "Failed", LOCK_CHECK: "Failed"}, show(done)
-    assert f"{IMAGES}/{CPU}/pyproject.toml:19: folder name says PyTorch 291" in output
+    assert f"{IMAGES}/{CPU}/pyproject.toml:19: N001 warning: folder name says PyTorch 291" in output
     assert CUDA not in output, show(done)
     assert git(consumer, env, "rev-parse", "HEAD") == good
     # pre-commit put the unstaged edit back.

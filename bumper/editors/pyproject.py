@@ -60,7 +60,9 @@ def rewrite(text: str, rw: Rewrite, requirements: tuple[str, ...] = ()) -> str:
     doc = tomlkit.parse(text)
     project = doc.get("project")
     if isinstance(project, dict):
-        for key in ("name", "description"):
+        if rw.project_name and str(project.get("name")) == rw.project_name[0]:
+            project["name"] = _string(project["name"], rw.project_name[1])
+        for key in ("description",) if rw.project_name else ("name", "description"):
             if key in project:
                 new = apply(str(project[key]), subs)
                 if new != str(project[key]):
@@ -86,7 +88,8 @@ def rewrite(text: str, rw: Rewrite, requirements: tuple[str, ...] = ()) -> str:
 def _nothing_to_do(rw: Rewrite, subs: list[Any], requirements: tuple[str, ...]) -> bool:
     """A rewrite that changes no value: the text comes back as it is, not even parsed."""
     index = bool(rw.new_index) and rw.new_index != rw.old_index
-    return not (subs or requirements or index or rw.old != rw.new)
+    renamed = bool(rw.project_name) and rw.project_name[0] != rw.project_name[1]  # type: ignore[index]
+    return not (subs or requirements or index or renamed or rw.old != rw.new)
 
 
 def _rewrite_deps(deps: Any, rw: Rewrite, requirements: tuple[str, ...]) -> None:

@@ -28,6 +28,10 @@ class Rewrite:
     new_index: str | None = None
     base_image: str | None = None  # the new full reference, when the user gave one
     base_tag: str | None = None  # ":TAG" form: only the tag changes
+    # name-bearing texts rendered by the repo's patterns: (old, new) of [project] name and
+    # of LABEL name (None: rewritten by the guarded tokens like other free text)
+    project_name: tuple[str, str] | None = None
+    label_name: tuple[str, str] | None = None
 
 
 def _sub(subs: list[Sub], pattern: str, old: str, new: str, replacement: str | None = None) -> None:
@@ -40,6 +44,11 @@ def _sub(subs: list[Sub], pattern: str, old: str, new: str, replacement: str | N
 def substitutions(rw: Rewrite) -> list[Sub]:
     """Guarded (pattern, replacement) pairs for free text; longest forms first."""
     subs: list[Sub] = []
+    if rw.label_name and rw.label_name[0] != rw.label_name[1]:
+        label = rw.label_name[1]
+        subs.append((re.compile(rf"""(?<![\w.-])(name=["']?){re.escape(rw.label_name[0])}"""
+                                r"""(?=["'\s\\]|$)"""),
+                     lambda m: m.group(1) + label))
     if rw.old_index and rw.new_index:
         _sub(subs, "{}", rw.old_index, rw.new_index)
     _sub(subs, r"(?<![A-Za-z0-9]){}(?![A-Za-z0-9])", rw.old_name, rw.new_name)

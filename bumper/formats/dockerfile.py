@@ -182,3 +182,23 @@ def marker_problems(facts: DockerfileFacts) -> list[tuple[int, str]]:
     if open_at is not None:
         problems.append((open_at, "'# MIDSTREAM ONLY' is never closed by '# END MIDSTREAM ONLY'"))
     return problems
+
+
+# The DOWNSTREAM switch: `RUN if [ "${DOWNSTREAM}" != "true" ]; then ...; fi` runs only in
+# midstream builds (`--build-arg DOWNSTREAM=true` skips it).
+GUARD = re.compile(
+    r"""^if\s+\[\[?\s+["']?\$\{?DOWNSTREAM\}?["']?\s+(?:!=\s*["']?true|==?\s*["']?false)["']?"""
+    r"""\s+\]\]?\s*;\s*then\b.*\bfi\s*;?\s*$""", re.DOTALL)
+MIDSTREAM_STEP = re.compile(r"\b(?:dnf|yum|microdnf)\s+(?:-\S+\s+)*(?:install|config-manager)\b"
+                            r"|\.repo\b|/etc/yum\.repos\.d\b")
+
+
+def guarded(ins: Instruction) -> bool:
+    """A RUN whose whole command is the DOWNSTREAM guard's body."""
+    return ins.keyword == "RUN" and GUARD.match(ins.args.strip()) is not None
+
+
+def unguarded_steps(facts: DockerfileFacts) -> list[Instruction]:
+    """RUN steps that install system packages or use repo files outside the guard."""
+    return [ins for ins in facts.instructions
+            if ins.keyword == "RUN" and MIDSTREAM_STEP.search(ins.args) and not guarded(ins)]

@@ -35,6 +35,8 @@ class PyprojectFacts:
     index_url: str | None = None
     index_url_line: int = 0
     comment_index_urls: list[tuple[str, int]] = field(default_factory=list)
+    # [tool.uv] constraint-dependencies: (requirement, line)
+    constraints: list[Dependency] = field(default_factory=list)
 
 
 class TomlError(UsageError):
@@ -108,6 +110,12 @@ def read(text: str) -> PyprojectFacts:
     if isinstance(uv, dict) and isinstance(uv.get("index-url"), str):
         facts.index_url = uv["index-url"]
         facts.index_url_line = _table_key_line(lines, "tool.uv", "index-url")
+    found = uv.get("constraint-dependencies") if isinstance(uv, dict) else None
+    if isinstance(found, list):
+        texts = [c for c in found if isinstance(c, str)]
+        start = _table_key_line(lines, "tool.uv", "constraint-dependencies")
+        facts.constraints = [Dependency(c, line) for c, line in
+                             zip(texts, _dependency_lines(lines, texts, start), strict=True)]
     for number, raw in enumerate(lines, start=1):
         match = COMMENT_INDEX_URL.match(raw)
         if match:
