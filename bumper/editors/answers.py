@@ -42,7 +42,8 @@ def _yaml() -> Any:
 
 def _fast_scalar(value: str) -> str | None:
     """How PyYAML writes ``value``, when that is plain or simply single-quoted."""
-    if not _PLAIN.match(value) or value.endswith(":"):
+    # "..." and "---" open or close a YAML document: PyYAML quotes them
+    if not _PLAIN.match(value) or value.endswith(":") or value.startswith(("...", "---")):
         return None
     if _IMPLICIT.match(value):
         return f"'{value}'"
