@@ -174,6 +174,9 @@ def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
             pin = verdict[1]
             yield Finding(where, pin.line, f"{pin.name}=={pin.version} does not satisfy "
                           f"{dep.text!r} of pyproject.toml", fix, "lock")
+    for line, number in lock.includes:
+        yield Finding(where, number, f"{line!r}: a lock holds only pinned, hashed packages "
+                      "(put requirements in pyproject.toml)", fix, "lock")
     for pin in lock.pins:
         if not pin.hashes:
             yield Finding(where, pin.line, f"{pin.name}=={pin.version} has no --hash", fix, "lock")

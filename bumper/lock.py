@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import re
 import signal
@@ -27,14 +28,16 @@ from urllib.parse import urlsplit
 
 from bumper.discover import ImageDir
 from bumper.errors import ExternalError, UsageError
+from bumper.formats.requirements import without_includes
+from bumper.fsutil import read_text
 from bumper.urls import (
     PASSWORD_ENV,
     TIMEOUT_ENV,
     USERNAME_ENV,
     IndexUrl,
-    prefix_map,
     request_timeout,
     scrub,
+    unmap,
     with_env_credentials,
 )
 
@@ -43,6 +46,7 @@ FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
 # Variables that would make uv use another index than the folder's.
 FOREIGN_ENV = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
                "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+LOCK_TIMEOUT_ENV = "BUMPER_LOCK_TIMEOUT"
 # uv is mostly waiting on the index, not on a core: a few more jobs than cores pay off.
 JOBS_PER_CORE = 4
 
@@ -92,6 +96,16 @@ def uv_env(netrc: Path | None) -> dict[str, str]:
     if TIMEOUT_ENV in env or "UV_HTTP_TIMEOUT" not in env:
         env["UV_HTTP_TIMEOUT"] = str(max(1, round(request_timeout())))
     return env
+
+
+def uv_time_limit() -> float:
+    """Seconds one uv run may take (BUMPER_LOCK_TIMEOUT; by default 60 request timeouts):
+    uv's own timeout restarts with every byte, so a trickling index would hold it."""
+    try:
+        seconds = float(os.environ.get(LOCK_TIMEOUT_ENV, ""))
+    except ValueError:
+        seconds = 60 * request_timeout()
+    return max(1.0, seconds) if math.isfinite(seconds) else 60 * request_timeout()
 
 
 def _netrc(index: IndexUrl, where: Path) -> Path | None:
@@ -188,13 +202,14 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 def compile_lock(job: LockJob, batch: _Batch | None = None) -> str:
     """Run uv for `job` and return the new lock text (nothing is written to the folder)."""
     current = job.folder / LOCK_NAME
-    previous = current.read_text(encoding="utf-8") if current.exists() else None
+    previous = read_text(current) if current.exists() else None
     with tempfile.TemporaryDirectory(prefix="bumper-lock-") as tmp:
         output = Path(tmp) / LOCK_NAME
         if previous is not None:
             # uv prefers the pins of an existing output file: a relock only
             # moves what must move (unless --upgrade).
-            output.write_text(_body(previous), encoding="utf-8")
+            # (-r/-c/-e lines dropped: relative to the temp file they name nothing)
+            output.write_text(without_includes(_body(previous)), encoding="utf-8")
         netrc = _netrc(job.index, Path(tmp))
         _run(command(job, output), job, netrc, batch or _Batch())
         body = output.read_text(encoding="utf-8")
@@ -203,8 +218,14 @@ def compile_lock(job: LockJob, batch: _Batch | None = None) -> str:
 
 def _run(cmd: list[str], job: LockJob, netrc: Path | None, batch: _Batch) -> None:
     proc = batch.start(cmd, job.folder, uv_env(netrc))
+    limit = uv_time_limit()
     try:
-        _, stderr = proc.communicate()
+        _, stderr = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        raise ExternalError(f"uv for {job.rel}: no lock within {limit:g} s (the index answers "
+                            f"too slowly; {LOCK_TIMEOUT_ENV} sets the limit)") from None
     except BaseException:
         _kill(proc)
         proc.wait()
@@ -236,12 +257,7 @@ def _reason(stderr: str, job: LockJob) -> str:
 def _public_text(text: str, index: IndexUrl) -> str:
     """uv's text with secrets scrubbed and mapped URLs turned back into the public ones."""
     text = scrub(text, index.secrets)
-    if index.request_url() != index.public:
-        for prefix, target in prefix_map():
-            if index.public.startswith(prefix):
-                text = text.replace(scrub(target, index.secrets), prefix)
-                break
-    return text
+    return unmap(text, index.secrets) if index.request_url() != index.public else text
 
 
 def summarize(stderr: str, job: LockJob) -> str:

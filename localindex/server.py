@@ -173,15 +173,22 @@ class IndexServer:
         with self._lock:
             self._drop = _Countdown(times)
 
+    def trickle(self, interval: float = 1.0, times: int | None = None) -> None:
+        """Answer the next `times` requests one byte per `interval` seconds, status line
+        and headers included (None = forever): a server that is alive but never done."""
+        with self._lock:
+            self._trickle = (float(interval), _Countdown(times))
+
     def not_found(self, project: str) -> None:
         """Answer 404 for a project's page and files (it stays in the root list)."""
         with self._lock:
             self._not_found.add(canonicalize_name(project))
 
     def reset_faults(self) -> None:
-        """Clear delay, fail, drop and not_found."""
+        """Clear delay, fail, drop, trickle and not_found."""
         with self._lock:
             self.delay = 0.0
+            self._trickle: tuple[float, _Countdown] = (0.0, _Countdown(0))
             self._fail: tuple[int, _Countdown] | None = None
             self._drop = _Countdown(0)
             self._not_found: set[str] = set()
@@ -192,11 +199,13 @@ class IndexServer:
         with self._lock:
             self.requests_log.append((method, path, user))
 
-    def _take_fault(self) -> str | int | None:
-        """'drop', a status code to fail with, or None."""
+    def _take_fault(self) -> str | int | float | None:
+        """'drop', a status code to fail with, a trickle interval (a float), or None."""
         with self._lock:
             if self._drop.take():
                 return "drop"
+            if self._trickle[1].take():
+                return self._trickle[0]
             if self._fail is not None and self._fail[1].take():
                 return self._fail[0]
         return None
