@@ -120,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         owner._record(self.command, self.path, creds[0] if creds else None)
         if owner.delay > 0:
             time.sleep(owner.delay)
-        fault = owner._take_fault()
+        fault = owner._take_fault(self.path)
         if fault == "drop":
             self.close_connection = True
             return
