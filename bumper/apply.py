@@ -22,7 +22,7 @@ from bumper.editors.tokens import apply as apply_tokens
 from bumper.editors.tokens import substitutions
 from bumper.errors import UsageError
 from bumper.findings import Finding
-from bumper.fsutil import atomic_write, make_writable, permission_error, repo_rel
+from bumper.fsutil import atomic_write, make_writable, permission_error, read_text, repo_rel
 from bumper.git import dirty, git_dir, head
 from bumper.plan import FolderPlan, Plan
 from bumper.signals import Deferred
@@ -254,7 +254,7 @@ def _repin(plan: Plan, staged: list[Path]) -> None:
     for folder, path in zip(plan.folders, staged, strict=True):
         if not folder.repins:
             continue
-        text = (path / LOCK).read_text(encoding="utf-8")
+        text = read_text(path / LOCK)
         for pin in folder.repins:
             try:
                 text = requirements.repin(text, pin.name, pin.version, list(pin.hashes))

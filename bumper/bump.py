@@ -21,6 +21,7 @@ from bumper.editors import answers, dockerfile, pyproject, repofile, requirement
 from bumper.editors.tokens import Rewrite
 from bumper.errors import UsageError
 from bumper.formats.requirements import canonical
+from bumper.fsutil import read_text
 from bumper.model import Accel
 from bumper.plan import FolderPlan, Repin
 from bumper.urls import strip_userinfo
@@ -135,6 +136,8 @@ def segment_fits(url: str, accel: Accel, *, major: bool) -> None:
 
 def file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[str, str]:
     """New text of every file the rewrite changes."""
+    if rw.base_image or rw.base_tag:
+        _base_image_default(image)
     new: dict[str, str] = {}
     for name, text in image.texts.items():
         if name == DOCKERFILE:
@@ -152,6 +155,19 @@ def file_edits(image: ImageDir, rw: Rewrite, direct: tuple[str, ...]) -> dict[st
         if out != text:
             new[name] = out
     return new
+
+
+def _base_image_default(image: ImageDir) -> None:
+    """--base-image changes the default of ``ARG BASE_IMAGE=REF``: refuse when there is none
+    (the bump would change the answers file only, and the image would build as before)."""
+    facts = image.dockerfile
+    arg = facts.args.get("BASE_IMAGE") if facts else None
+    if arg is not None and arg[0]:
+        return
+    where = f"{image.rel}/{DOCKERFILE}" + (f":{arg[1]}" if arg else "")
+    what = "ARG BASE_IMAGE has no default" if arg else "no ARG BASE_IMAGE"
+    raise UsageError(f"{where}: {what}, so --base-image has nothing to change (write "
+                     "ARG BASE_IMAGE=registry/name:tag and FROM ${BASE_IMAGE})")
 
 
 def answer_values(rw: Rewrite, text: str) -> dict[str, str]:
@@ -188,7 +204,7 @@ def text_files(path: Path) -> dict[str, str]:
     for file in sorted(path.rglob("*")):
         if file.is_file() and not file.is_symlink():
             try:
-                out[file.relative_to(path).as_posix()] = file.read_text(encoding="utf-8")
+                out[file.relative_to(path).as_posix()] = read_text(file)
             except UnicodeDecodeError:
                 continue
     return out

@@ -154,6 +154,9 @@ def rule_lock(image: ImageDir, config: Config) -> Iterator[Finding]:
             pin = verdict[1]
             yield Finding(where, pin.line, f"{pin.name}=={pin.version} does not satisfy "
                           f"{dep.text!r} of pyproject.toml", fix, code="L003")
+    for line, number in lock.includes:
+        yield Finding(where, number, f"{line!r}: a lock holds only pinned packages "
+                      "(put requirements in pyproject.toml)", fix, code="L008")
 
 
 def _locked(text: str, lock: LockFacts, stack: Stack | None

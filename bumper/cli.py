@@ -392,16 +392,27 @@ def completion(shell: str, install: bool) -> None:
                + (" (add ~/.zfunc to fpath before compinit)" if shell == "zsh" else ""), err=True)
 
 
+def _say(message: str) -> None:
+    """The one way an error reaches the user: on stderr, with every known secret scrubbed."""
+    from bumper.urls import known_secrets, scrub
+
+    click.echo(scrub(message, known_secrets(sys.argv[1:])), err=True)
+
+
 def main() -> None:
     try:
         code = cli.main(standalone_mode=False)
     except BumperError as exc:
-        click.echo(f"bumper: error: {exc.message}", err=True)
+        _say(f"bumper: error: {exc.message}")
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        import io
+
+        shown = io.StringIO()
+        exc.show(file=shown)
+        _say(shown.getvalue().rstrip("\n"))
         sys.exit(2)
     except (click.Abort, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP (bumper.signals)
         interrupted()
@@ -413,9 +424,12 @@ def main() -> None:
         sys.exit(error.exit_code)
     except Exception as exc:  # a bug: say so in one line; the traceback with -v
         if "-v" in sys.argv or "--verbose" in sys.argv:
-            raise
-        click.echo(f"bumper: internal error: {type(exc).__name__}: {exc} "
-                   "(rerun with -v for the traceback and report it)", err=True)
+            import traceback
+
+            _say(traceback.format_exc().rstrip("\n"))
+        else:
+            _say(f"bumper: internal error: {type(exc).__name__}: {exc} "
+                 "(rerun with -v for the traceback and report it)")
         sys.exit(EXIT_INTERNAL)
     if isinstance(code, int) and code:  # ctx.exit(code) returns it without standalone mode
         sys.exit(code)

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bumper.errors import UsageError
+from bumper.fsutil import read_text
 from bumper.model import DEFAULT_SCHEME, NamingScheme, TextPattern
 
 DEFAULT_IMAGES_ROOT = "images/universal/training"
@@ -131,7 +132,7 @@ def _settings(repo: Path) -> tuple[dict[str, object], str]:
         if not path.is_file():
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_text(path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             raise UsageError(f"{name}: cannot read settings: {exc} (fix the TOML)") from exc
         if table is None:

@@ -16,7 +16,7 @@ from bumper.config import Config
 from bumper.errors import UsageError
 from bumper.findings import Finding
 from bumper.formats import dockerfile, pyproject, requirements
-from bumper.fsutil import repo_rel
+from bumper.fsutil import read_text, repo_rel
 from bumper.model import Accel, Stack, major_minor
 
 DOCKERFILE = "Dockerfile"
@@ -107,7 +107,7 @@ def _read_text(image: ImageDir, filename: str) -> str | None:
     if not path.exists():
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
         image.problems.append(Finding(image.where(filename), 0, f"cannot read: {reason}",

@@ -214,6 +214,8 @@ def read(folder: Path, rel: str) -> str:
 
 def build_context(folder: Path, output: Path, rel: str) -> None:
     """Write a complete downstream build context at ``output`` (new, or an empty folder)."""
+    if output.is_symlink():  # dangling or not: never write at a link's target
+        raise UsageError(f"{output}: is a symbolic link (give the real path of a new folder)")
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise UsageError(f"{output}: already exists and is not empty (choose a new --output)")
     full = output.resolve()
@@ -221,8 +223,12 @@ def build_context(folder: Path, output: Path, rel: str) -> None:
         raise UsageError(f"{output}: inside the image folder {rel} (choose a path outside it)")
     original = source(folder, rel)
     text = dockerfile(original, f"{rel}/Dockerfile")
-    full.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{full.name}.", dir=full.parent))
+    try:
+        full.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{full.name}.", dir=full.parent))
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot create a folder there ({exc.strerror or exc}; "
+                         "choose a writable --output)") from None
     try:
         target = tmp / "context"
         # the switch style keeps the COPY of the repo files, so it keeps the files too

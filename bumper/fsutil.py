@@ -1,5 +1,10 @@
-"""Files on disk: writing them safely (a temp file in the same folder, then os.replace),
-and naming them relative to the repository."""
+"""Files on disk: reading and writing them (a temp file in the same folder, then
+os.replace) with their own newline style and BOM kept, and naming them relative to the
+repository.
+
+Every file bumper edits goes through `read_text` and `atomic_write`: editors see plain
+text (LF, no BOM) and the file on disk keeps its CRLF and its UTF-8 BOM.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,43 @@ from bumper.errors import ExternalError
 
 STAGING = ".bumper-staging-"  # the prefix of a bump's private folder (bumper.staging)
 
+BOM = "\ufeff"
+
+
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file as editors see it: LF newlines, no BOM."""
+    return decode(path.read_bytes())
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8-sig").replace("\r\n", "\n")
+
+
+def _style(path: Path) -> tuple[bool, bool]:
+    """(CRLF, BOM) of an existing file: CRLF when most of its lines end so."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False, False
+    crlf = data.count(b"\r\n")
+    return crlf > 0 and crlf >= data.count(b"\n") - crlf, data.startswith(BOM.encode())
+
+
+def styled(text: str, crlf: bool, bom: bool) -> str:
+    """``text`` (LF, no BOM) in a file's own style; text that has CRLF already is kept."""
+    if crlf and "\r\n" not in text:
+        text = text.replace("\n", "\r\n")
+    if bom and not text.startswith(BOM):
+        text = BOM + text
+    return text
+
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never half;
+    an existing file keeps its newline style and BOM."""
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    if path.exists():
+        text = styled(text, *_style(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -22,7 +22,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from bumper.errors import ExternalError
-from bumper.urls import TIMEOUT_ENV, IndexUrl, request_timeout, scrub
+from bumper.urls import TIMEOUT_ENV, IndexUrl, request_timeout, scrub, unmap
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, text/html;q=0.2"
@@ -30,6 +30,11 @@ RETRIES = 3  # more tries after a 5xx or a connection error
 TIMEOUT_RETRIES = 1  # more tries after a timeout: a slow index usually stays slow
 BACKOFF = 0.2  # seconds before the first retry, doubled for each next one
 POOL = 32  # connections per client; requests run on up to align.WORKERS threads
+DEADLINE_FACTOR = 3  # a whole request (headers and body) may take this many timeouts
+
+
+class _DeadlineError(Exception):
+    """A request that kept receiving bytes but did not finish in time."""
 
 
 @dataclass
@@ -107,6 +112,8 @@ class IndexClient:
         """The URL as the user knows it: unmapped, without credentials."""
         if url.startswith(self.base):
             url = self.index.public.rstrip("/") + "/" + url[len(self.base):]
+        elif self.index.request_url() != self.index.public:  # a file elsewhere on the mirror
+            url = unmap(scrub(url, self.index.secrets), self.index.secrets)
         return scrub(url, self.index.secrets)
 
     def get(self, url: str, accept: str = ACCEPT) -> Any:
@@ -118,7 +125,10 @@ class IndexClient:
         while True:
             attempt += 1
             try:
-                response = self._client.get(url, headers={"Accept": accept})
+                response = self._fetch(url, accept)
+            except _DeadlineError:
+                error = f"not done within {self._timeout * DEADLINE_FACTOR:g} s (too slow)"
+                timeouts, retry = timeouts + 1, False  # a trickling index stays so
             except httpx.TimeoutException as exc:
                 timeouts += 1
                 error = f"no answer within {self._timeout:g} s ({exc.__class__.__name__})"
@@ -147,6 +157,27 @@ class IndexClient:
         if timeouts:
             note += f"; {TIMEOUT_ENV} sets the limit"
         raise ExternalError(f"{self.public(url)}: {error} ({note})")
+
+    def _fetch(self, url: str, accept: str) -> Any:
+        """One GET with an overall deadline: httpx's timeout restarts with every byte, so
+        a server sending one byte a second would hold it forever. The request runs in a
+        daemon thread that is left behind (its connection dies with the process)."""
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["response"] = self._client.get(url, headers={"Accept": accept})
+            except BaseException as exc:  # handed to the caller
+                box["error"] = exc
+
+        thread = threading.Thread(target=work, name="bumper-request", daemon=True)
+        thread.start()
+        thread.join(self._timeout * DEADLINE_FACTOR)
+        if thread.is_alive():
+            raise _DeadlineError
+        if "error" in box:
+            raise box["error"]
+        return box["response"]
 
     def check_index(self) -> None:
         """Raise when the index root itself is missing (a wrong index URL); asked once.

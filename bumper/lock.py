@@ -12,8 +12,10 @@ holds it, whatever signal ends them. uv dies with bumper (PR_SET_PDEATHSIG), SIG
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -23,14 +25,16 @@ from pathlib import Path
 
 from bumper.discover import ImageDir
 from bumper.errors import ExternalError, UsageError
+from bumper.formats.requirements import without_includes
+from bumper.fsutil import read_text
 from bumper.urls import (
     PASSWORD_ENV,
     TIMEOUT_ENV,
     USERNAME_ENV,
     IndexUrl,
-    prefix_map,
     request_timeout,
     scrub,
+    unmap,
     with_env_credentials,
 )
 from bumper.uvproc import Batch, Netrc, kill
@@ -40,6 +44,7 @@ FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
 # Variables that would make uv use another index than the folder's.
 FOREIGN_ENV = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
                "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+LOCK_TIMEOUT_ENV = "BUMPER_LOCK_TIMEOUT"
 # uv is mostly waiting on the index, not on a core: a few more jobs than cores pay off.
 JOBS_PER_CORE = 4
 
@@ -101,6 +106,16 @@ def uv_env(netrc: str | None) -> dict[str, str]:
     return env
 
 
+def uv_time_limit() -> float:
+    """Seconds one uv run may take (BUMPER_LOCK_TIMEOUT; by default 60 request timeouts):
+    uv's own timeout restarts with every byte, so a trickling index would hold it."""
+    try:
+        seconds = float(os.environ.get(LOCK_TIMEOUT_ENV, ""))
+    except ValueError:
+        seconds = 60 * request_timeout()
+    return max(1.0, seconds) if math.isfinite(seconds) else 60 * request_timeout()
+
+
 def command(job: LockJob, output: Path) -> list[str]:
     cmd = [uv_bin(), "pip", "compile", "pyproject.toml",
            *(["--generate-hashes"] if job.hashes else []), "--python-platform=linux",
@@ -143,13 +158,14 @@ def _body(text: str) -> str:
 def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
     """Run uv for `job` and return the new lock text (nothing is written to the folder)."""
     current = job.folder / LOCK_NAME
-    previous = current.read_text(encoding="utf-8") if current.exists() else None
+    previous = read_text(current) if current.exists() else None
     with tempfile.TemporaryDirectory(prefix="bumper-lock-") as tmp:
         output = Path(tmp) / LOCK_NAME
         if previous is not None:
             # uv prefers the pins of an existing output file: a relock only
             # moves what must move (unless --upgrade).
-            output.write_text(_body(previous), encoding="utf-8")
+            # (-r/-c/-e lines dropped: relative to the temp file they name nothing)
+            output.write_text(without_includes(_body(previous)), encoding="utf-8")
         netrc = Netrc(job.index, Path(tmp))
         try:
             _run(command(job, output), job, netrc, batch or Batch())
@@ -161,8 +177,14 @@ def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
 
 def _run(cmd: list[str], job: LockJob, netrc: Netrc, batch: Batch) -> None:
     proc = batch.start(cmd, job.folder, uv_env(netrc.path), netrc.pass_fds)
+    limit = uv_time_limit()
     try:
-        _, stderr = proc.communicate()
+        _, stderr = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        proc.communicate()
+        raise ExternalError(f"uv for {job.rel}: no lock within {limit:g} s (the index answers "
+                            f"too slowly; {LOCK_TIMEOUT_ENV} sets the limit)") from None
     except BaseException:
         kill(proc)
         proc.wait()
@@ -194,12 +216,7 @@ def _reason(stderr: str, job: LockJob) -> str:
 def _public_text(text: str, index: IndexUrl) -> str:
     """uv's text with secrets scrubbed and mapped URLs turned back into the public ones."""
     text = scrub(text, index.secrets)
-    if index.request_url() != index.public:
-        for prefix, target in prefix_map():
-            if index.public.startswith(prefix):
-                text = text.replace(scrub(target, index.secrets), prefix)
-                break
-    return text
+    return unmap(text, index.secrets) if index.request_url() != index.public else text
 
 
 def summarize(stderr: str, job: LockJob) -> str:

@@ -31,7 +31,7 @@ from bumper.editors import tokens
 from bumper.editors.tokens import Rewrite
 from bumper.errors import UsageError
 from bumper.formats import dockerfile as dockerfile_facts
-from bumper.model import Accel, Stack
+from bumper.model import Accel, Stack, check_folder_name
 from bumper.plan import FolderPlan, Plan
 from bumper.urls import strip_userinfo
 
@@ -170,9 +170,7 @@ def describe_change(old: Stack, new: Stack) -> str:
 def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack: Stack, *,
                   values: Values, clients: Clients) -> tuple[FolderPlan, list[str]]:
     assert image.stack is not None
-    name = req.name or config.naming.render(new_stack)
-    if "/" in name or name in (".", ".."):
-        raise UsageError(f"--name {name}: must be a plain folder name")
+    name = check_folder_name(req.name or config.naming.render(new_stack), rendered=not req.name)
     in_place = name == image.name and image.path.parent == config.images_root
     dst = config.images_root / name
     dst_rel = image.rel if in_place else f"{config.images_rel}/{name}"

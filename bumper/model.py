@@ -12,9 +12,25 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bumper.errors import UsageError
+
 ACCEL_KINDS = ("cuda", "rocm", "cpu")
 ACCEL_LABELS = {"cuda": "CUDA", "rocm": "ROCm", "cpu": "CPU"}
 DEFAULT_SCHEME = "th{th}-{accel}-torch{torch}-py{python}"
+# A folder name that is safe in a path, a TOML string, a README row and a commit subject.
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_folder_name(name: str, rendered: bool = False) -> str:
+    """``name`` when it is one safe folder name (ASCII letters, digits, '.', '_', '-', no
+    '..'); else a usage error naming where it came from (given, or the naming scheme)."""
+    if FOLDER_NAME.fullmatch(name) and ".." not in name:
+        return name
+    where = "the naming scheme gives" if rendered else "--name"
+    fix = "pass --name NEW_DIR_NAME" if rendered else "not a path, no spaces or accents"
+    shown = name if name.isprintable() and not any(c.isspace() for c in name) else repr(name)
+    raise UsageError(f"{where} {shown}: not a safe folder name (ASCII letters, digits, '.', "
+                     f"'_', '-'; {fix})")
 
 
 def parts(version: str) -> list[str]:

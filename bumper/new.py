@@ -14,7 +14,7 @@ from pathlib import Path
 from bumper.config import Config
 from bumper.editors.tokens import Rewrite
 from bumper.errors import UsageError
-from bumper.model import Accel, Stack
+from bumper.model import Accel, Stack, check_folder_name
 from bumper.plan import FolderPlan, Plan
 from bumper.urls import IndexUrl
 
@@ -22,7 +22,6 @@ FLAVORS = ("cuda", "rocm", "cpu")
 TEMPLATE_PATHS = ["copier.yml", "template"]
 LOOPBACK = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?/[^\s?#@]*$")
 HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s?#@]*$")
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,6 @@ def validate_index_url(url: str) -> None:
                          "https://host[:port]/path/ (no spaces, no query)")
     if not public.endswith("/"):
         raise UsageError(f"--index-url {public}: must end with / (the simple index root)")
-
-
-def validate_name(name: str) -> None:
-    if not NAME.fullmatch(name) or ".." in name:
-        raise UsageError(f"--name {name}: must be one folder name (letters, digits, '.', '_', "
-                         "'-'), not a path")
 
 
 def _stack(req: NewRequest) -> Stack:
@@ -106,9 +99,7 @@ def plan_new(config: Config, req: NewRequest, scratch: Path) -> Plan:
 
     stack = _stack(req)
     data = _data(req, stack)  # every answer is checked before anything else
-    if req.name is not None:
-        validate_name(req.name)
-    name = req.name or config.naming.render(stack)
+    name = check_folder_name(req.name or config.naming.render(stack), rendered=not req.name)
     dst_rel = f"{config.images_rel}/{name}"
     if (config.images_root / name).exists():
         raise UsageError(f"{dst_rel}: already exists (use bumper major or minor on it)")

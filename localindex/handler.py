@@ -49,6 +49,7 @@ class HTTPServer(ThreadingHTTPServer):
         self.owner = owner
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self.stopping = threading.Event()  # set by close_connections: trickles end
         super().__init__(addr, Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -63,6 +64,7 @@ class HTTPServer(ThreadingHTTPServer):
 
     def close_connections(self) -> None:
         """Wake threads blocked on idle connections so they exit."""
+        self.stopping.set()
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
@@ -71,6 +73,23 @@ class HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet: clients hanging up is part of the fault tests."""
+
+
+class _Trickle:
+    """A writer that sends one byte per interval, until the client or the server gives up."""
+
+    def __init__(self, inner: Any, interval: float, server: HTTPServer) -> None:
+        self._inner, self._interval, self._server = inner, interval, server
+
+    def write(self, data: bytes) -> int:
+        for i in range(len(data)):
+            if self._server.stopping.wait(self._interval):
+                raise BrokenPipeError("server stopping")
+            self._inner.write(data[i:i + 1])
+        return len(data)
+
+    def flush(self) -> None:
+        self._inner.flush()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -102,11 +121,13 @@ class Handler(BaseHTTPRequestHandler):
         if owner.delay > 0:
             time.sleep(owner.delay)
         owner._pass_gate()
-        fault = owner._take_fault()
+        fault = owner._take_fault(self.path)
         if fault == "drop":
             self.close_connection = True
             return
-        if isinstance(fault, int):
+        if isinstance(fault, float):
+            self.wfile = _Trickle(self.wfile, fault, self.server)  # type: ignore[assignment]
+        elif isinstance(fault, int):
             self._send(fault, b"localindex: injected failure\n", headers=_challenge(fault))
             return
         if not owner._authorized(creds):

@@ -165,10 +165,11 @@ class IndexServer:
 
     # --- faults ------------------------------------------------------------------
 
-    def fail(self, status: int = 500, times: int | None = 1) -> None:
-        """Answer the next `times` requests with `status` (None = forever)."""
+    def fail(self, status: int = 500, times: int | None = 1, path: str = "") -> None:
+        """Answer the next `times` requests with `status` (None = forever); only those
+        whose path ends with `path` when given (".metadata": the PEP 658 files)."""
         with self._lock:
-            self._fail = (status, _Countdown(times))
+            self._fail = (status, _Countdown(times), path)
 
     def drop(self, times: int | None = 1) -> None:
         """Close the next `times` connections without answering (None = forever)."""
@@ -189,6 +190,11 @@ class IndexServer:
         """Requests waiting at the gate now."""
         with self._lock:
             return self._waiting
+    def trickle(self, interval: float = 1.0, times: int | None = None) -> None:
+        """Answer the next `times` requests one byte per `interval` seconds, status line
+        and headers included (None = forever): a server that is alive but never done."""
+        with self._lock:
+            self._trickle = (float(interval), _Countdown(times))
 
     def not_found(self, project: str) -> None:
         """Answer 404 for a project's page and files (it stays in the root list)."""
@@ -196,11 +202,12 @@ class IndexServer:
             self._not_found.add(canonicalize_name(project))
 
     def reset_faults(self) -> None:
-        """Clear delay, hold, fail, drop and not_found."""
+        """Clear delay, hold, fail, drop, trickle and not_found."""
         self._gate.set()
         with self._lock:
             self.delay = 0.0
-            self._fail: tuple[int, _Countdown] | None = None
+            self._trickle: tuple[float, _Countdown] = (0.0, _Countdown(0))
+            self._fail: tuple[int, _Countdown, str] | None = None
             self._drop = _Countdown(0)
             self._not_found: set[str] = set()
 
@@ -222,13 +229,16 @@ class IndexServer:
             with self._lock:
                 self._waiting -= 1
 
-    def _take_fault(self) -> str | int | None:
-        """'drop', a status code to fail with, or None."""
+    def _take_fault(self, path: str = "") -> str | int | float | None:
+        """'drop', a status code to fail with, a trickle interval (a float), or None."""
         with self._lock:
             if self._drop.take():
                 return "drop"
-            if self._fail is not None and self._fail[1].take():
-                return self._fail[0]
+            if self._trickle[1].take():
+                return self._trickle[0]
+            fail = self._fail
+            if fail is not None and path.partition("?")[0].endswith(fail[2]) and fail[1].take():
+                return fail[0]
         return None
 
     def _authorized(self, creds: tuple[str, str] | None) -> bool:

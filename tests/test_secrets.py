@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.bumprepo import CPU, IMAGES, Repo, Run, public_index, uv_compile_of, wait_for
 
 SECRET = "S3CRET"
@@ -150,3 +152,104 @@ def test_uv_sees_no_secret_on_its_command_line(faulty_repo: Repo) -> None:
     assert proc.returncode == 0, err
     assert SECRET not in out + err
     assert_secret_nowhere(repo)
+
+
+# --- the credential corpus ------------------------------------------------------------------
+# Users and passwords with every character that URLs, netrc files and HTTP Basic treat
+# specially, through every way a credential enters; after each case, success or failure,
+# no form of the password is anywhere: the tree, the history, stdout, stderr (-v), the
+# JSON output, $TMPDIR and the uv cache.
+
+CORPUS = {
+    "slash-query-hash": ("al/ice?x#y", "pa/ss?wo#rd"),
+    "at-colon-percent": ("bo@b:z%", "p@ss:w%rd"),
+}
+CARRIERS = ("url", "map", "env", "netrc")
+
+
+def forms(user: str, password: str) -> list[str]:
+    """Every form the password could leak in: raw, percent-encoded, inside a Basic header."""
+    import base64
+    from urllib.parse import quote
+
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return sorted({password, quote(password, safe=""), quote(password), basic})
+
+
+def encoded(url: str, user: str, password: str) -> str:
+    from urllib.parse import quote
+
+    return with_userinfo(url, quote(user, safe=""), quote(password, safe=""))
+
+
+def scan_files(root: Path, needles: list[str], skip_objects: bool = False) -> None:
+    for path in root.rglob("*"):
+        if not path.is_file() or (skip_objects and "objects" in path.parts):
+            continue
+        data = path.read_bytes()
+        for needle in needles:
+            assert needle.encode() not in data, (path, needle)
+
+
+def corpus_runs(repo: Repo, carrier: str, user: str, password: str) -> list[Run]:
+    assert repo.index is not None
+    local = repo.index.index_url("cpu-ubi9")
+    if carrier == "url":
+        url = encoded(local, user, password)
+        runs = [repo.bumper("minor", CPU, "--index-url", url, "--set", "starlette~=1.3.1",
+                            "--yes", "--format", "json"),
+                repo.bumper("-v", "index", "versions", "starlette", "--index-url", url),
+                repo.bumper("minor", CPU, "--index-url", with_userinfo(local, user, password),
+                            "--yes")]  # unescaped: refused
+        repo.index.fail(500, times=None)
+        runs.append(repo.bumper("-v", "index", "versions", "starlette", "--index-url", url))
+        return runs
+    public, target = repo.index.prefix_map.split("=", 1)
+    if carrier == "map":
+        repo.extra_env["BUMPER_INDEX_MAP"] = f"{public}={encoded(target, user, password)}"
+    elif carrier == "env":
+        repo.extra_env.update(BUMPER_INDEX_USERNAME=user, BUMPER_INDEX_PASSWORD=password)
+    else:
+        home = Path(repo.extra_env["HOME"])
+        netrc = home / ".netrc"
+        netrc.write_text(f'machine 127.0.0.1\nlogin "{user}"\npassword "{password}"\n',
+                         encoding="utf-8")
+        netrc.chmod(0o600)
+    runs = [repo.bumper("minor", CPU, "--set", "starlette~=1.3.1", "--yes", "--format", "json"),
+            repo.bumper("index", "missing", CPU, "--format", "json"),
+            repo.bumper("-v", "index", "versions", "starlette", "--image", CPU)]
+    repo.index.fail(500, times=None)
+    runs += [repo.bumper("-v", "lock", CPU), repo.bumper("-v", "index", "missing", CPU)]
+    return runs
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+@pytest.mark.parametrize("pair", list(CORPUS))
+def test_the_credential_corpus_leaves_no_trace(faulty_repo: Repo, tmp_path: Path, pair: str,
+                                               carrier: str) -> None:
+    repo = faulty_repo
+    assert repo.index is not None
+    user, password = CORPUS[pair]
+    repo.index.auth = (user, password)
+    tmpdir, home = tmp_path / "tmpdir", tmp_path / "home"
+    tmpdir.mkdir()
+    home.mkdir()
+    repo.extra_env.update(TMPDIR=str(tmpdir), HOME=str(home))
+
+    runs = corpus_runs(repo, carrier, user, password)
+
+    needles = forms(user, password)
+    for run in runs:
+        assert run.code in (0, 1, 2, 3), str(run)
+        assert "Traceback" not in run.err or "-v" in run.args, str(run)
+        for needle in needles:
+            assert needle not in run.out + run.err, (needle, str(run))
+    # the index saw the credentials (HTTP Basic splits a user at its first ':')
+    assert user.split(":")[0] in authed(repo), str(runs[0])
+    assert runs[-1].code == 3  # the failing index: one line, exit 3
+    for needle in needles:
+        assert_secret_nowhere(repo, *runs, secret=needle)
+    scan_files(repo.root, needles, skip_objects=True)
+    scan_files(tmpdir, needles)
+    scan_files(Path(repo.env["UV_CACHE_DIR"]), needles)
+    assert list(tmpdir.iterdir()) == []  # no temp file outlives a run

@@ -85,8 +85,8 @@ def instructions(text: str) -> list[Instruction]:
 
 def _instruction(parts: list[str], first: int, last: int) -> Instruction:
     joined = " ".join(part for part in parts if part)
-    keyword, _, args = joined.partition(" ")
-    return Instruction(keyword.upper(), args.strip(), first, last)
+    keyword, *args = joined.split(None, 1)  # any whitespace: ARG<TAB>NAME is an ARG
+    return Instruction(keyword.upper(), args[0].strip() if args else "", first, last)
 
 
 def _split(args: str) -> list[str]:

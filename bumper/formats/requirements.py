@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 INDEX_LINE = re.compile(r"^--index-url(?:=|\s+)(?P<url>\S+)\s*$")
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 HASH = re.compile(r"--hash=(?P<algo>[a-z0-9]+):(?P<digest>[0-9a-f]+)")
+# Lines that pull in other files or unpinned code: uv never writes them into a lock.
+INCLUDE = re.compile(r"^\s*(?:-[rce]|--requirement|--constraint|--editable)(?:=|\s|$)")
 
 
 @dataclass
@@ -31,6 +33,11 @@ class LockFacts:
     _by_key: dict[str, Pin] = field(default_factory=dict, init=False, repr=False, compare=False)
     _indexed: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
+    @property
+    def includes(self) -> list[tuple[str, int]]:
+        """``-r``, ``-c`` and ``-e`` lines, with their line numbers."""
+        return [(line, number) for line, number in self.other_lines if INCLUDE.match(line)]
+
     def pin(self, name: str) -> Pin | None:
         """The (first) pin of a project, by normalized name."""
         state = (id(self.pins), len(self.pins))
@@ -43,6 +50,11 @@ class LockFacts:
 def canonical(name: str) -> str:
     """PEP 503 normalized project name."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def without_includes(text: str) -> str:
+    """The lock without its ``-r``/``-c``/``-e`` lines (what uv may read back as pins)."""
+    return "".join(ln for ln in text.splitlines(keepends=True) if not INCLUDE.match(ln))
 
 
 def read(text: str) -> LockFacts:
