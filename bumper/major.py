@@ -50,6 +50,7 @@ class MajorRequest:
     index_url: str | None = None
     sets: tuple[str, ...] = ()
     retire: bool = False
+    align: bool = True  # a new Training Hub must resolve with each folder (--no-align: skip)
 
     def changes(self) -> dict[str, str]:
         return {k: validate_version(k, v) for k in FLAGS if (v := getattr(self, k)) is not None}
@@ -88,6 +89,10 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
             warnings.extend(warning)
             details.append(f"{image.name} -> {Path(folder.dst_rel).name} "
                            f"({describe_change(old, new)})")
+    if "training_hub" in changes and req.align:
+        from bumper.align import refuse_unaligned
+
+        refuse_unaligned(folders, changes["training_hub"])
     removals = [image.rel for image in sources] if req.retire else []
     files, notes = companions.plan_edits(
         config, [folder.rewrite for folder in folders if folder.rewrite], retire=req.retire)
