@@ -22,6 +22,7 @@ from bumper.config import Config
 from bumper.conflict import HUB, Conflict, Hub, explain
 from bumper.discover import LOCK, PIN_RE, PYPROJECT, ImageDir
 from bumper.errors import BumperError, FindingsError, UsageError
+from bumper.floors import floors
 from bumper.formats import pyproject as pyproject_facts
 from bumper.formats.requirements import Pin, canonical
 from bumper.formats.requirements import read as read_lock
@@ -176,6 +177,7 @@ class Report:
     resolved: bool = False
     found: list[Conflict] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    floors: list[Conflict] = field(default_factory=list)  # advisory: lines to raise by hand
     requests: list[str] = field(default_factory=list)
     error: BumperError | None = None
 
@@ -204,6 +206,7 @@ class Subject:
     lock: str | None
     index_url: str | None
     python: str | None
+    target: bool = False  # a bump's new Training Hub: say which floors it raises
 
 
 def subject_of(image: ImageDir) -> Subject:
@@ -254,6 +257,8 @@ def _check(subject: Subject, report: Report) -> None:
     report.resolved = result.ok
     if result.ok:
         report.changes = changes(subject.lock or "", result.lock)
+        if subject.target:
+            report.floors = floors(hub, subject.python, indexes)
         return
     with _Offers(indexes) as offers:
         report.found, report.requests = explain(hub, result.message, offers.versions)
@@ -313,7 +318,7 @@ def bump_subject(folder: FolderPlan, rel: str, extras: str | None = None) -> Sub
     if extras is not None:
         text = _with_extras(rel, text, extras)
     python = folder.rewrite.new.python if folder.rewrite else None
-    return Subject(rel, text, texts.get(LOCK), folder.index_url, python)
+    return Subject(rel, text, texts.get(LOCK), folder.index_url, python, target=True)
 
 
 def _with_extras(rel: str, text: str, extras: str) -> str:

@@ -132,7 +132,7 @@ def _align_text(reports: list[Any], target: str | None) -> None:
     """Findings on stdout (by folder, then line), then the request list; the summary and
     the errors on stderr."""
     for report in reports:
-        for found in report.found:
+        for found in sorted([*report.found, *report.floors], key=lambda c: c.line):
             click.echo(str(found))
         if target is not None and report.resolved:
             for change in report.changes:
@@ -152,6 +152,10 @@ def _align_text(reports: list[Any], target: str | None) -> None:
             click.echo(f"bumper: error: {report.error.message}", err=True)
         elif report.resolved:
             click.echo(report.line(), err=True)
+        else:
+            count = len(report.found)
+            click.echo(f"{report.folder}: {report.label()} does not resolve with the image "
+                       f"({count} finding{'s' if count != 1 else ''})", err=True)
 
 
 def _align_json(reports: list[Any], target: str | None) -> None:
@@ -163,8 +167,13 @@ def _align_json(reports: list[Any], target: str | None) -> None:
             "path": r.folder, "training_hub": r.training_hub, "extras": r.extras,
             "python": r.python, "indexes": r.indexes, "resolved": r.resolved,
             "error": r.error.message if r.error else None,
-            "conflicts": [{"line": c.line, "requirement": c.requirement, "message": c.message,
-                           "kind": c.kind, "uv": list(c.uv)} for c in r.found],
+            "conflicts": [_conflict_json(c) for c in r.found],
+            "floors": [_conflict_json(c) for c in r.floors],
             "changes": [{"name": c.name, "from": c.old, "to": c.new} for c in r.changes],
             "requests": r.requests,
         } for r in reports]})
+
+
+def _conflict_json(c: Any) -> dict[str, Any]:
+    return {"line": c.line, "requirement": c.requirement, "message": c.message, "kind": c.kind,
+            "uv": list(c.uv)}

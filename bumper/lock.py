@@ -386,18 +386,16 @@ def _netrc_all(indexes: tuple[IndexUrl, ...], where: Path) -> Path | None:
     """One private netrc with the credentials of every index that has some."""
     texts = []
     for number, index in enumerate(indexes):
-        folder = where / f"netrc-{number}"
-        folder.mkdir()
-        path = _netrc(index, folder)
-        if path is not None:
-            texts.append(path.read_text(encoding="utf-8"))
-            path.unlink()
-    if not texts:
-        return None
+        (where / f"netrc-{number}").mkdir()
+        path = _netrc(index, where / f"netrc-{number}")
+        texts += [path.read_text(encoding="utf-8")] if path else []
+    return _netrc_file(where, "".join(texts)) if texts else None
+
+
+def _netrc_file(where: Path, text: str) -> Path:
     path = where / "netrc"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("".join(texts))
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(text)
     return path
 
 
