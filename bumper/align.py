@@ -278,16 +278,17 @@ def changes(old: str, new: str) -> list[Change]:
 
 
 class _Offers:
-    """What the folder's indexes have of a project, newest first (asked once per project)."""
+    """What each of the folder's indexes has of a project, newest first (asked once)."""
 
     def __init__(self, indexes: tuple[IndexUrl, ...]) -> None:
-        self._clients = [IndexClient(index) for index in indexes]
-        self._seen: dict[str, list[str]] = {}
+        # in uv's order: the extra indexes first, the main one (index-url) last
+        self._clients = [IndexClient(index) for index in (*indexes[1:], indexes[0])]
+        self._seen: dict[str, dict[str, list[str]]] = {}
 
-    def versions(self, project: str) -> list[str]:
+    def versions(self, project: str) -> dict[str, list[str]]:
         if project not in self._seen:
-            found = {v for client in self._clients for v in client.versions(project)}
-            self._seen[project] = sorted_versions(list(found))
+            self._seen[project] = {client.index.public: sorted_versions(
+                list(client.versions(project))) for client in self._clients}
         return self._seen[project]
 
     def __enter__(self) -> _Offers:

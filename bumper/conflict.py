@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from bumper.formats.pyproject import PyprojectFacts
 from bumper.formats.requirements import canonical
+from bumper.index import sorted_versions
 
 _BOX = "×│╰─▶ "
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
@@ -115,7 +116,7 @@ def parse(message: str) -> Derivation:
     lines = uv_lines(message)
     found = Derivation(lines=lines)
     body = " ".join(re.sub(r"^(?:error|cause|Caused by):\s*", "", ln) for ln in lines
-                    if not ln.startswith("error:"))
+                    if not ln.startswith(("error:", "No solution found")))
     for sentence in re.split(r"(?<=\.)\s+(?=(?:And )?[Bb]ecause )", body):
         premise = re.sub(r"^(?:And )?[Bb]ecause\s+", "", sentence.strip())
         premise = premise.split(", we can conclude that", 1)[0].rstrip(".")
@@ -167,7 +168,11 @@ def _add_fact(clause: str, found: Derivation) -> bool:
 
 # --- in bumper's words ----------------------------------------------------------------
 
-Offered = Callable[[str], list[str]]
+Offered = Callable[[str], dict[str, list[str]]]  # project -> index -> versions, newest first
+
+
+def _merged(offers: dict[str, list[str]]) -> list[str]:
+    return sorted_versions(list({v for versions in offers.values() for v in versions}))
 
 
 def arrow(chain: list[Edge]) -> str:
@@ -217,12 +222,14 @@ def explain(hub: Hub, message: str, offered: Offered) -> tuple[list[Conflict], l
         item = _missing(hub, found, root, name, offered)
         if item is not None:
             out.append(item[0])
-            requests.append(item[1])
+            requests += [item[1]] if item[1] else []
     for name in found.reachable(HUB):
         if name not in found.available:
             mine = found.chain(root, name, avoid=frozenset({HUB}))
             if mine:
-                out.append(_conflict(hub, found.chain(HUB, name), mine, offered(name)))
+                out.append(_conflict(hub, found.chain(HUB, name), mine, _merged(offered(name))))
+            else:
+                out += _constrained(hub, found, name, offered)
     if not out:
         out.append(Conflict(hub.rel, hub.line, f"{HUB}=={hub.version}",
                             f"{hub.label()} does not resolve with the image; uv says:",
@@ -242,23 +249,30 @@ def _python(hub: Hub, spec: str) -> Conflict:
 def _missing(hub: Hub, found: Derivation, root: str, name: str,
              offered: Offered) -> tuple[Conflict, str] | None:
     """What the index lacks: needed through Training Hub, or by the image itself."""
-    have = offered(name)
-    has = f"it has {_listed(have)}" if have else f"it has no {name} at all"
-    if name == HUB:
-        want = f"{HUB}=={hub.version}"
-        return (hub.finding(hub.line, want, f"{want} is not on the index ({has}); request it "
-                            "from the index owners", "missing"), want)
+    offers = offered(name)
+    have = _merged(offers)
     theirs = found.chain(HUB, name)
-    if theirs:
-        return (hub.finding(hub.line, theirs[-1].text,
-                            f"{hub.label()} -> {arrow(theirs)}: not on the index ({has}); "
-                            "request it from the index owners", "missing"), theirs[-1].text)
-    mine = found.chain(root, name)
-    if not mine:
+    mine = [] if theirs or name == HUB else found.chain(root, name)
+    if name == HUB:
+        want, line, what = f"{HUB}=={hub.version}", hub.line, f"{HUB}=={hub.version}"
+    elif theirs:
+        want, line, what = theirs[-1].text, hub.line, f"{hub.label()} -> {arrow(theirs)}"
+    elif mine:
+        want, line = mine[-1].text, _line(hub, mine[0].child, None, have)
+        what = f"the image's {arrow(mine)}"
+    else:
         return None
-    return (hub.finding(_line(hub, mine[0].child, None, have), mine[-1].text,
-                        f"the image's {arrow(mine)}: not on the index ({has}); request it "
-                        "from the index owners", "missing"), mine[-1].text)
+    first = next(iter(offers), "")
+    if any(_allows(want, v) for v in have) and not any(_allows(want, v) for v in
+                                                       offers.get(first, [])):
+        return (hub.finding(line, want, f"{what}: {first} is the first index with {name} and "
+                            "lacks it, a later index of the folder has it (with equally trusted "
+                            'indexes, set index-strategy = "unsafe-best-match" in [tool.uv])',
+                            "missing"), "")
+    has = f"it has {_listed(have)}" if have else f"it has no {name} at all"
+    lacks = " is not on the index" if name == HUB else ": not on the index"
+    return (hub.finding(line, want, f"{what}{lacks} ({has}); request it from the index "
+                        "owners", "missing"), want)
 
 
 def _conflict(hub: Hub, theirs: list[Edge], mine: list[Edge], have: list[str]) -> Conflict:
@@ -267,6 +281,34 @@ def _conflict(hub: Hub, theirs: list[Edge], mine: list[Edge], have: list[str]) -
     offers = f"the index has {mine[-1].child} {_listed(have)}" if have else "the index has none"
     return hub.finding(line, wanted, f"{hub.label()} -> {arrow(theirs)} conflicts with the "
                        f"image's {arrow(mine)} (change this line; {offers})", "conflict")
+
+
+def _constrained(hub: Hub, found: Derivation, name: str, offered: Offered) -> list[Conflict]:
+    """uv folds a [tool.uv] constraint into the requirement it narrows ("A depends on
+    B>=2 and B<2"): the one of the two written in the pyproject is the image's."""
+    out = []
+    for parent in dict.fromkeys(e.parent for e in found.edges if e.child == name):
+        texts = list(dict.fromkeys(e.text for e in found.children(parent) if e.child == name))
+        ours = [(text, line) for text in texts if (line := _written(hub.text, text))]
+        if len(texts) < 2 or len(ours) != 1:
+            continue
+        text, line = ours[0]
+        other = next(e for e in found.children(parent) if e.child == name and e.text != text)
+        theirs = [*found.chain(HUB, parent), other] if parent != HUB else [other]
+        have = _merged(offered(name))
+        offers = f"the index has {name} {_listed(have)}" if have else "the index has none"
+        out.append(hub.finding(line, other.text, f"{hub.label()} -> {arrow(theirs)} conflicts "
+                               f"with the image's {text} (change this line; {offers})",
+                               "conflict"))
+    return out
+
+
+def _written(text: str, requirement: str) -> int:
+    """The line where ``requirement`` is written as a quoted string (0: nowhere)."""
+    for number, raw in enumerate(text.splitlines(), 1):
+        if re.search(rf"[\"']{re.escape(requirement)}\s*[\"']", raw.replace(" ", "")):
+            return number
+    return 0
 
 
 def _line(hub: Hub, name: str, wanted: str | None, have: list[str]) -> int:

@@ -225,3 +225,34 @@ def test_extras_and_a_target(repo: Repo) -> None:
     # the target with other extras: cpu without [lora] -> with it, peft's floor applies
     run = repo.ok("align", "--training-hub", "0.6.0", "--extras", "lora", CPU)
     assert "training-hub 0.6.0 [lora] aligns" in run.err
+
+
+def test_every_index_of_the_folder_and_its_uv_settings(repo: Repo) -> None:
+    # training-hub 0.7.0 only on the second index: with uv's default (the first index that
+    # has the project), 0.7.0 is not found; the folder's index-strategy makes it resolve
+    rel = hand_made(repo, hub='"training_hub[lora]==0.7.0"')
+    text = repo.read(TH07, "pyproject.toml").replace(
+        f'index-url = "{TEST_INDEX}"',
+        f'index-url = "{TEST_INDEX}"\nextra-index-url = ["{CUDA_INDEX}"]')
+    repo.write(TH07, "pyproject.toml", text)
+    line = line_of(repo, TH07, "training_hub[")
+    run = repo.bumper("align", TH07)  # uv asks the extra index first
+    assert run.code == 1, str(run)
+    assert run.out == (
+        f"{rel}/pyproject.toml:{line}: training-hub==0.7.0: {CUDA_INDEX} is the first index "
+        "with training-hub and lacks it, a later index of the folder has it (with equally "
+        'trusted indexes, set index-strategy = "unsafe-best-match" in [tool.uv])\n')
+
+    repo.write(TH07, "pyproject.toml", text + 'index-strategy = "unsafe-best-match"\n')
+    run = repo.ok("align", TH07)
+    assert run.err == aligns(rel, index=f"{TEST_INDEX}, {CUDA_INDEX}")
+
+    # a [tool.uv] constraint is part of the image: its line is the one to change
+    repo.write(TH07, "pyproject.toml", text + 'index-strategy = "unsafe-best-match"\n'
+               'constraint-dependencies = [\n    "urllib3<2.6",\n]\n')
+    cap = line_of(repo, TH07, '"urllib3<2.6"')
+    run = repo.bumper("align", TH07)
+    assert run.code == 1, str(run)
+    assert run.out == (f"{rel}/pyproject.toml:{cap}: training-hub 0.7.0 [lora] -> urllib3>=2.6 "
+                       "conflicts with the image's urllib3<2.6 (change this line; the index has "
+                       "urllib3 2.6.0, 2.5.0)\n")
