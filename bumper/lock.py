@@ -373,13 +373,22 @@ def resolve(job: LockJob, pyproject_text: str, lock_text: str | None,
         if proc.returncode < 0:
             raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
         if proc.returncode != 0:
-            if "No solution found" not in stderr:
+            if not _no_solution(stderr, job):
                 raise ExternalError(f"uv could not resolve {job.rel}: {_reason(stderr, job)}")
             text = stderr
             for index in (job.index, *extra_indexes):
                 text = _public_text(text, index)
             return Resolution(False, "", text)
         return Resolution(True, _body(output.read_text(encoding="utf-8")), "")
+
+
+def _no_solution(stderr: str, job: LockJob) -> bool:
+    """uv failed because the requirements conflict, not because an index could not be read
+    (credentials refused, or a wrong URL: every project then "not found")."""
+    if "No solution found" not in stderr or summarize(stderr, job) != _reason(stderr, job):
+        return False
+    hints = [ln for ln in stderr.splitlines() if ln.strip().lstrip("×│╰─▶ ").startswith("hint:")]
+    return not any(re.search(r"\b40[13]\b|authentication|credentials", h) for h in hints)
 
 
 def _netrc_all(indexes: tuple[IndexUrl, ...], where: Path) -> Path | None:
