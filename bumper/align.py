@@ -39,11 +39,13 @@ class _SkippedError(Exception):
     """A task not run because another one had failed."""
 
 
-def concurrently(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
+def concurrently(func: Callable[[T], R], items: Iterable[T],
+                 on_interrupt: Callable[[], None] | None = None) -> list[R]:
     """``func`` over ``items`` on a bounded pool; results in order.
 
     The first error is raised as soon as it happens: tasks not yet started are
     skipped, and only those already in flight (each bounded by its timeouts) are awaited.
+    On Ctrl-C, ``on_interrupt`` stops those in flight first (their uv processes).
     """
     items = list(items)
     if len(items) <= 1:
@@ -65,7 +67,13 @@ def concurrently(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
         futures: list[Future[R]] = [pool.submit(task, item) for item in items]
-        wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            stop.set()
+            if on_interrupt is not None:
+                on_interrupt()
+            raise
         if stop.is_set():
             pool.shutdown(wait=True, cancel_futures=True)
             raise errors[0]
@@ -224,18 +232,25 @@ def hub_pin(rel: str, facts: pyproject_facts.PyprojectFacts) -> tuple[str, str, 
     raise UsageError(f"{rel}/{PYPROJECT}: no training_hub==X.Y.Z pin to align with")
 
 
-def check(subject: Subject) -> Report:
+def check_all(subjects: list[Subject]) -> list[Report]:
+    """Every subject's report, resolved concurrently (Ctrl-C stops every uv at once)."""
+    lock.uv_bin()
+    batch = lock.uv_batch()
+    return concurrently(lambda subject: check(subject, batch), subjects, batch.cancel)
+
+
+def check(subject: Subject, batch: lock.UvBatch | None = None) -> Report:
     """Resolve the subject with uv; a failure of this folder is kept in its report."""
     report = Report(subject.rel)
     try:
-        _check(subject, report)
+        _check(subject, report, batch)
     except BumperError as exc:
         message = exc.message if subject.rel in exc.message else f"{subject.rel}: {exc.message}"
         report.error = type(exc)(message)
     return report
 
 
-def _check(subject: Subject, report: Report) -> None:
+def _check(subject: Subject, report: Report, batch: lock.UvBatch | None) -> None:
     try:
         facts = pyproject_facts.read(subject.pyproject)
     except pyproject_facts.TomlError as exc:
@@ -253,7 +268,7 @@ def _check(subject: Subject, report: Report) -> None:
     report.indexes = [strip_userinfo(url) for url in urls]
     indexes = tuple(with_env_credentials(url) for url in urls)
     job = lock.LockJob(folder=Path(), rel=subject.rel, index=indexes[0], python=subject.python)
-    result = lock.resolve(job, subject.pyproject, subject.lock, indexes[1:])
+    result = lock.resolve(job, subject.pyproject, subject.lock, indexes[1:], batch)
     report.resolved = result.ok
     if result.ok:
         report.changes = changes(subject.lock or "", result.lock)
@@ -340,8 +355,7 @@ def _with_extras(rel: str, text: str, extras: str) -> str:
 
 def refuse_unaligned(folders: list[FolderPlan], target: str) -> None:
     """Raise (exit 1) when a bump's folder does not resolve with the new Training Hub."""
-    lock.uv_bin()
-    reports = concurrently(check, [bump_subject(f, f.dst_rel) for f in folders])
+    reports = check_all([bump_subject(f, f.dst_rel) for f in folders])
     for report in reports:
         if report.error is not None:
             raise report.error

@@ -108,7 +108,6 @@ def missing(ctx: Any, dirs: tuple[str, ...]) -> int:
 def align(ctx: Any, dirs: tuple[str, ...], target: str | None, extras: str | None) -> int:
     """Every folder's report, even when one fails; the exit code is the worst one."""
     from bumper import align as alignment
-    from bumper import lock
 
     config = ctx.config()
     if target is None:
@@ -119,8 +118,7 @@ def align(ctx: Any, dirs: tuple[str, ...], target: str | None, extras: str | Non
         subjects = [alignment.subject_of(image) for image in images]
     else:
         subjects = alignment.target_subjects(config, dirs, target, extras)
-    lock.uv_bin()
-    reports = alignment.concurrently(alignment.check, subjects)
+    reports = alignment.check_all(subjects)
     if ctx.format == "json":
         _align_json(reports, target)
     else:

@@ -352,8 +352,15 @@ def folder_uv_settings(pyproject_text: str) -> tuple[list[str], str]:
     return list(dict.fromkeys(urls)), tomlkit.dumps(settings)
 
 
+UvBatch = _Batch  # the uv processes of several resolutions, so that Ctrl-C stops them all
+
+
+def uv_batch() -> UvBatch:
+    return _Batch()
+
+
 def resolve(job: LockJob, pyproject_text: str, lock_text: str | None,
-            extra_indexes: tuple[IndexUrl, ...] = ()) -> Resolution:
+            extra_indexes: tuple[IndexUrl, ...] = (), batch: UvBatch | None = None) -> Resolution:
     """Resolve ``pyproject_text`` as `bumper lock` would (preferring ``lock_text``'s pins), in
     a temporary folder: nothing in the tree is read or written. A resolver conflict is a
     result; any other failure of uv (an index down, a wrong URL) is raised."""
@@ -369,7 +376,7 @@ def resolve(job: LockJob, pyproject_text: str, lock_text: str | None,
         cmd = [*command(run, output), f"--config-file={config}",
                *(f"--extra-index-url={index.request_url()}" for index in extra_indexes)]
         proc, stderr = _spawn(cmd, run, _netrc_all((job.index, *extra_indexes), where),
-                              _Batch())
+                              batch or _Batch())
         if proc.returncode < 0:
             raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
         if proc.returncode != 0:

@@ -11,8 +11,20 @@ the index lacks.
 from __future__ import annotations
 
 import shutil
+import signal
+from pathlib import Path
 
-from tests.bumprepo import CPU, CUDA, IMAGES, ROCM, Repo, lock_pins, public_index
+from tests.bumprepo import (
+    CPU,
+    CUDA,
+    IMAGES,
+    ROCM,
+    Repo,
+    lock_pins,
+    public_index,
+    uv_compile_of,
+    wait_for,
+)
 
 TH07 = "th07-cuda130-torch291-py312"  # a hand-made copy of the cuda folder (not a real bump)
 TEST_INDEX = public_index("cuda13.0-ubi9-test")
@@ -256,3 +268,30 @@ def test_every_index_of_the_folder_and_its_uv_settings(repo: Repo) -> None:
     assert run.out == (f"{rel}/pyproject.toml:{cap}: training-hub 0.7.0 [lora] -> urllib3>=2.6 "
                        "conflicts with the image's urllib3<2.6 (change this line; the index has "
                        "urllib3 2.6.0, 2.5.0)\n")
+
+
+def test_interrupt_stops_every_uv_and_leaves_nothing(faulty_repo: Repo, tmp_path: Path) -> None:
+    from tests.test_atomic import finish, no_uv_left, one_error_line
+
+    repo = faulty_repo
+    assert repo.index is not None
+    repo.index.delay = 0.2  # keep the three resolutions running
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    repo.extra_env["TMPDIR"] = str(scratch)
+    before, head = repo.snapshot(), repo.head()
+    proc = repo.start("align")
+    try:
+        uv = wait_for(lambda: len(uv_compile_of(proc)) == 3 and uv_compile_of(proc),
+                      what="three uv pip compile to start")
+        assert isinstance(uv, list)
+        proc.send_signal(signal.SIGINT)
+        code, out, err = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (code, out) == (130, ""), err
+    assert one_error_line(err) == "bumper: interrupted"
+    no_uv_left(proc.pid, uv)
+    assert list(scratch.iterdir()) == []  # no temporary folder of a resolution left
+    repo.assert_untouched(before, head)
