@@ -199,6 +199,33 @@ def test_a_target_predicts_what_major_changes(repo: Repo) -> None:
     assert made == predicted
 
 
+def test_a_target_that_moves_pins_and_raises_a_floor(repo: Repo) -> None:
+    # the cuda folder on the test index: 0.7.0 needs transformers>=4.57.3 and urllib3>=2.6
+    for file in ("pyproject.toml", "Dockerfile", "requirements.txt"):
+        repo.write(CUDA, file, repo.read(CUDA, file).replace(CUDA_INDEX, TEST_INDEX))
+    repo.commit_all("cuda folder on the test index")
+    line = line_of(repo, CUDA, '"transformers>=4.57.1,<5"')
+    peft = line_of(repo, CUDA, '"peft>=0.17.0"')
+    run = repo.ok("align", "--training-hub", "0.7.0", CUDA)
+    lock = f"{IMAGES}/{CUDA}/requirements.txt"
+    assert run.out == (
+        f"{IMAGES}/{CUDA}/pyproject.toml:{line}: training-hub 0.7.0 [lora] requires "
+        "transformers>=4.57.3, above this line's floor (transformers>=4.57.1,<5): raise it "
+        "to match\n"
+        f"{IMAGES}/{CUDA}/pyproject.toml:{peft}: training-hub 0.7.0 [lora] requires "
+        "peft>=0.18.0, above this line's floor (peft>=0.17.0): raise it to match\n"
+        f"{lock}: training-hub 0.5.0 -> 0.7.0 (with training-hub 0.7.0 [lora])\n"
+        f"{lock}: transformers 4.57.1 -> 4.57.3 (with training-hub 0.7.0 [lora])\n"
+        f"{lock}: urllib3 2.5.0 -> 2.6.0 (with training-hub 0.7.0 [lora])\n")
+    old_pins = lock_pins(repo.read(CUDA, "requirements.txt"))
+    repo.ok("major", "--training-hub", "0.7.0", "--from", CUDA, "--yes")
+    new_pins = lock_pins(repo.read("th07-cuda130-torch291-py312", "requirements.txt"))
+    assert {(n, old_pins.get(n), new_pins.get(n)) for n in old_pins.keys() | new_pins.keys()
+            if old_pins.get(n) != new_pins.get(n)} == {
+        ("training-hub", "0.5.0", "0.7.0"), ("transformers", "4.57.1", "4.57.3"),
+        ("urllib3", "2.5.0", "2.6.0")}
+
+
 def test_major_refuses_a_training_hub_that_cannot_resolve(repo: Repo) -> None:
     # 0.7.0 is only on the test index: not on the bundled folders' own indexes
     before, head = repo.snapshot(), repo.head()
