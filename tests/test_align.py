@@ -59,6 +59,19 @@ def fails(rel: str, hub: str = "training-hub 0.7.0 [lora]", count: int = 1) -> s
             f"({count} finding{'s' if count != 1 else ''})\n")
 
 
+def not_resolved(repo: Repo, *args: str) -> str:
+    """stdout of an align that finds no resolution (exit 1)."""
+    run = repo.bumper("align", *args)
+    assert run.code == 1, str(run)
+    return run.out
+
+
+def transformers_conflict(rel: str, line: int, mine: str) -> str:
+    return (f"{rel}/pyproject.toml:{line}: training-hub 0.7.0 [lora] -> transformers>=4.57.3 "
+            f"conflicts with the image's {mine} (change this line; the index has "
+            "transformers 4.57.3, 4.57.1)\n")
+
+
 def test_the_examples_align(repo: Repo) -> None:
     before, head = repo.snapshot(), repo.head()
     run = repo.ok("align")
@@ -114,12 +127,7 @@ def test_a_line_for_another_python_is_left_out(repo: Repo) -> None:
     # control: the same pin for every Python does conflict
     hand_made(repo, ('"transformers>=4.57.1,<5"', '"transformers==4.57.1"'))
     line = line_of(repo, TH07, '"transformers==4.57.1"')
-    run = repo.bumper("align", TH07)
-    assert run.code == 1, str(run)
-    assert run.out == (
-        f"{rel}/pyproject.toml:{line}: training-hub 0.7.0 [lora] -> transformers>=4.57.3 "
-        "conflicts with the image's transformers==4.57.1 (change this line; the index has "
-        "transformers 4.57.3, 4.57.1)\n")
+    assert not_resolved(repo, TH07) == transformers_conflict(rel, line, "transformers==4.57.1")
 
 
 def test_a_package_listed_twice_is_combined(repo: Repo) -> None:
@@ -127,20 +135,13 @@ def test_a_package_listed_twice_is_combined(repo: Repo) -> None:
     rel = hand_made(repo, ('"transformers>=4.57.1,<5"',
                            '"transformers>=4.57.0",\n    "transformers<4.57.3"'))
     cap = line_of(repo, TH07, '"transformers<4.57.3"')
-    run = repo.bumper("align", TH07)
-    assert run.code == 1, str(run)
-    assert run.out == (
-        f"{rel}/pyproject.toml:{cap}: training-hub 0.7.0 [lora] -> transformers>=4.57.3 "
-        "conflicts with the image's transformers<4.57.3 (change this line; the index has "
-        "transformers 4.57.3, 4.57.1)\n")
+    assert not_resolved(repo, TH07) == transformers_conflict(rel, cap, "transformers<4.57.3")
 
 
 def test_requires_python_is_checked(repo: Repo) -> None:
     rel = hand_made(repo, ('requires-python = "==3.12.*"', 'requires-python = "==3.10.*"'))
     line = line_of(repo, TH07, "requires-python")
-    run = repo.bumper("align", TH07)
-    assert run.code == 1, str(run)
-    assert run.out == (
+    assert not_resolved(repo, TH07) == (
         f"{rel}/pyproject.toml:{line}: training-hub 0.7.0 [lora] requires Python >=3.11, but "
         'the image has requires-python = "==3.10.*" (change this line, or keep a Training Hub '
         "for this Python)\n")
