@@ -1,8 +1,9 @@
-"""What the index must have: lock pins present with their hashes, and Training
-Hub's own requirements satisfiable together with the image's constraints.
+"""What the index must have: lock pins present with their hashes (`index missing`), and a
+Training Hub that resolves together with the image (`align`).
 
-Both reports talk to the image's index through one client per index, with
-requests run concurrently.
+Alignment is proved by the resolver: the folder's pyproject.toml (its [tool.uv] settings
+too) with its training_hub pin, or a target's, resolved by uv against the folder's
+indexes in a temporary folder. What uv says when it cannot is worded by `conflict`.
 """
 
 from __future__ import annotations
@@ -10,20 +11,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from email.parser import HeaderParser
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
-from packaging.markers import default_environment
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from bumper.discover import LOCK, PYPROJECT, ImageDir, pinned
-from bumper.errors import ExternalError, UsageError
+from bumper import lock
+from bumper.config import Config
+from bumper.conflict import HUB, Conflict, Hub, explain
+from bumper.discover import LOCK, PIN_RE, PYPROJECT, ImageDir
+from bumper.errors import BumperError, FindingsError, UsageError
+from bumper.floors import floors
+from bumper.formats import pyproject as pyproject_facts
 from bumper.formats.requirements import Pin, canonical
+from bumper.formats.requirements import read as read_lock
 from bumper.index import FileLink, IndexClient, sorted_versions
-from bumper.urls import strip_userinfo, with_env_credentials
+from bumper.plan import FolderPlan
+from bumper.urls import IndexUrl, strip_userinfo, with_env_credentials
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,11 +39,13 @@ class _SkippedError(Exception):
     """A task not run because another one had failed."""
 
 
-def concurrently(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
+def concurrently(func: Callable[[T], R], items: Iterable[T],
+                 on_interrupt: Callable[[], None] | None = None) -> list[R]:
     """``func`` over ``items`` on a bounded pool; results in order.
 
     The first error is raised as soon as it happens: tasks not yet started are
     skipped, and only those already in flight (each bounded by its timeouts) are awaited.
+    On Ctrl-C, ``on_interrupt`` stops those in flight first (their uv processes).
     """
     items = list(items)
     if len(items) <= 1:
@@ -60,7 +67,13 @@ def concurrently(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
         futures: list[Future[R]] = [pool.submit(task, item) for item in items]
-        wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            stop.set()
+            if on_interrupt is not None:
+                on_interrupt()
+            raise
         if stop.is_set():
             pool.shutdown(wait=True, cancel_futures=True)
             raise errors[0]
@@ -144,97 +157,211 @@ def missing(images: list[ImageDir]) -> list[Missing]:
 
 # --- align ---------------------------------------------------------------------------
 
-
 @dataclass(frozen=True)
-class Conflict:
-    folder: str
-    line: int
-    requirement: str
-    message: str
+class Change:
+    """A lock pin the resolution moves, adds or drops."""
+
+    name: str
+    old: str | None
+    new: str | None
 
     def __str__(self) -> str:
-        where = f"{self.folder}/{PYPROJECT}"
-        return f"{where}:{self.line}: {self.message}" if self.line else f"{where}: {self.message}"
+        if self.old is None:
+            return f"{self.name} {self.new} (added)"
+        if self.new is None:
+            return f"{self.name} {self.old} (no longer needed)"
+        return f"{self.name} {self.old} -> {self.new}"
 
 
-def _requires(metadata: str, extras: set[str], python: str | None) -> list[Requirement]:
-    """Requires-Dist lines that apply to the image: its extras, Linux, its Python."""
-    env = {key: str(value) for key, value in default_environment().items()}
-    env.update(sys_platform="linux", platform_system="Linux", os_name="posix")
-    if python:
-        env.update(python_version=python, python_full_version=f"{python}.0")
+@dataclass
+class Report:
+    """The alignment of one folder: resolved (with what changes) or why not."""
+
+    folder: str
+    training_hub: str = ""
+    extras: str = ""
+    python: str = ""
+    indexes: list[str] = field(default_factory=list)
+    resolved: bool = False
+    found: list[Conflict] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    floors: list[Conflict] = field(default_factory=list)  # advisory: lines to raise by hand
+    requests: list[str] = field(default_factory=list)
+    error: BumperError | None = None
+
+    @property
+    def code(self) -> int:
+        if self.error is not None:
+            return self.error.exit_code
+        return 0 if self.resolved else 1
+
+    def label(self) -> str:
+        return f"{HUB} {self.training_hub}" + (f" [{self.extras}]" if self.extras else "")
+
+    def line(self) -> str:
+        """The summary line (stderr) of a folder that resolved."""
+        on = ", ".join(self.indexes)
+        return (f"{self.folder}: {self.label()} aligns: resolved with the image on {on} "
+                f"(Python {self.python}, linux)")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What to resolve: a folder's pyproject and lock texts (its own, or a bump's)."""
+
+    rel: str
+    pyproject: str
+    lock: str | None
+    index_url: str | None
+    python: str | None
+    target: bool = False  # a bump's new Training Hub: say which floors it raises
+
+
+def subject_of(image: ImageDir) -> Subject:
+    return Subject(image.rel, image.texts.get(PYPROJECT, ""), image.texts.get(LOCK),
+                   image.index_url(), image.stack.python if image.stack else None)
+
+
+def hub_pin(rel: str, facts: pyproject_facts.PyprojectFacts) -> tuple[str, str, int]:
+    """(version, extras as written, line) of the exact training_hub pin."""
+    for dep in facts.dependencies:
+        match = PIN_RE.match(dep.text)
+        if match and canonical(match["name"]) == HUB:
+            extras = ",".join(e.strip() for e in (match["extras"] or "").split(",") if e.strip())
+            return match["version"], extras, dep.line
+    raise UsageError(f"{rel}/{PYPROJECT}: no training_hub==X.Y.Z pin to align with")
+
+
+def check_all(subjects: list[Subject]) -> list[Report]:
+    """Every subject's report, resolved concurrently (Ctrl-C stops every uv at once)."""
+    lock.uv_bin()
+    batch = lock.uv_batch()
+    return concurrently(lambda subject: check(subject, batch), subjects, batch.cancel)
+
+
+def check(subject: Subject, batch: lock.UvBatch | None = None) -> Report:
+    """Resolve the subject with uv; a failure of this folder is kept in its report."""
+    report = Report(subject.rel)
+    try:
+        _check(subject, report, batch)
+    except BumperError as exc:
+        message = exc.message if subject.rel in exc.message else f"{subject.rel}: {exc.message}"
+        report.error = type(exc)(message)
+    return report
+
+
+def _check(subject: Subject, report: Report, batch: lock.UvBatch | None) -> None:
+    try:
+        facts = pyproject_facts.read(subject.pyproject)
+    except pyproject_facts.TomlError as exc:
+        raise UsageError(f"{subject.rel}/{PYPROJECT}:{exc.line}: {exc.message}") from exc
+    report.training_hub, report.extras, line = hub_pin(subject.rel, facts)
+    hub = Hub(subject.rel, report.training_hub, report.extras, line, facts, subject.pyproject)
+    if subject.index_url is None:
+        raise UsageError(f"{subject.rel}: no index URL in the folder (set [tool.uv] index-url)")
+    if subject.python is None:
+        raise UsageError(f"{subject.rel}: cannot tell the Python version (set requires-python "
+                         f"in {PYPROJECT})")
+    report.python = subject.python
+    extra, _ = lock.folder_uv_settings(subject.pyproject)
+    urls = list(dict.fromkeys([subject.index_url, *extra]))
+    report.indexes = [strip_userinfo(url) for url in urls]
+    indexes = tuple(with_env_credentials(url) for url in urls)
+    job = lock.LockJob(folder=Path(), rel=subject.rel, index=indexes[0], python=subject.python)
+    result = lock.resolve(job, subject.pyproject, subject.lock, indexes[1:], batch)
+    report.resolved = result.ok
+    if result.ok:
+        report.changes = changes(subject.lock or "", result.lock)
+        if subject.target:
+            report.floors = floors(hub, subject.python, indexes)
+        return
+    with _Offers(indexes) as offers:
+        report.found, report.requests = explain(hub, result.message, offers.versions)
+
+
+def changes(old: str, new: str) -> list[Change]:
+    """Pins that differ between two locks, by name."""
+    before = {pin.key: pin for pin in read_lock(old).pins}
+    after = {pin.key: pin for pin in read_lock(new).pins}
     out = []
-    for raw in HeaderParser().parsestr(metadata).get_all("Requires-Dist") or []:
-        try:
-            req = Requirement(raw)
-        except InvalidRequirement:
-            continue
-        if req.marker is None or any(req.marker.evaluate({**env, "extra": e})
-                                     for e in sorted(extras) or [""]):
-            out.append(req)
+    for key in sorted(before.keys() | after.keys()):
+        a, b = before.get(key), after.get(key)
+        if a is None or b is None or not _same_version(a.version, b.version):
+            out.append(Change((b or a).name,  # type: ignore[union-attr]
+                              a.version if a else None, b.version if b else None))
     return out
 
 
-def _image_constraints(image: ImageDir) -> dict[str, tuple[SpecifierSet, str, int]]:
-    """Canonical name -> (specifier, its text as written, line) of the image's dependencies."""
-    out: dict[str, tuple[SpecifierSet, str, int]] = {}
-    for dep in image.pyproject.dependencies if image.pyproject else []:
-        try:
-            req = Requirement(dep.text)
-        except InvalidRequirement:
-            continue
-        written = dep.text.split(";", 1)[0].strip()
-        out[canonical(req.name)] = (req.specifier, written, dep.line)
-    return out
+class _Offers:
+    """What each of the folder's indexes has of a project, newest first (asked once)."""
+
+    def __init__(self, indexes: tuple[IndexUrl, ...]) -> None:
+        # in uv's order: the extra indexes first, the main one (index-url) last
+        self._clients = [IndexClient(index) for index in (*indexes[1:], indexes[0])]
+        self._seen: dict[str, dict[str, list[str]]] = {}
+
+    def versions(self, project: str) -> dict[str, list[str]]:
+        if project not in self._seen:
+            self._seen[project] = {client.index.public: sorted_versions(
+                list(client.versions(project))) for client in self._clients}
+        return self._seen[project]
+
+    def __enter__(self) -> _Offers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self._clients:
+            client.close()
 
 
-def _spec(req: Requirement) -> str:
-    return f"{req.name}{req.specifier}" if req.specifier else f"{req.name} (any version)"
+# --- a Training Hub target (align --training-hub, major's plan) -----------------------
 
 
-def align(image: ImageDir) -> tuple[str, list[Conflict]]:
-    """Training Hub's requirements vs the image's constraints and the image's index."""
-    hub = pinned(image, "training-hub")
-    if hub is None:
-        raise UsageError(f"{image.rel}/{PYPROJECT}: no training_hub==X.Y.Z pin to align with")
-    version, extras_text, hub_line = hub
-    extras = {e.strip() for e in extras_text.split(",") if e.strip()}
-    url = index_of(image)
-    python = image.stack.python if image.stack else None
-    with IndexClient(with_env_credentials(url)) as client:
-        links = next((files for v, files in client.versions("training-hub").items()
-                      if _same_version(v, version)), None)
-        if not links:
-            return version, [Conflict(image.rel, hub_line, f"training-hub=={version}",
-                                      f"training-hub {version} is not on {strip_userinfo(url)} "
-                                      "(request it from the index owners)")]
-        wheel = next((link for link in links if link.filename.endswith(".whl")), None)
-        if wheel is None:
-            raise ExternalError(f"{strip_userinfo(url)}: training-hub {version} has no wheel "
-                                "to read its requirements from")
-        requires = _requires(client.metadata(wheel), extras, python)
-        pages = concurrently(lambda r: client.versions(r.name), requires)
-    constraints = _image_constraints(image)
-    conflicts = []
-    for req, page in zip(requires, pages, strict=True):
-        on_index = sorted_versions(list(page))
-        mine, written, line = constraints.get(canonical(req.name), (SpecifierSet(), "", 0))
-        line = line or hub_line
-        prefix = f"training-hub {version} requires {_spec(req)}"
-        if not on_index:
-            conflicts.append(Conflict(image.rel, line, str(req),
-                                      f"{prefix}, which the index does not have "
-                                      "(request it from the index owners)"))
-            continue
-        both = req.specifier & mine
-        if any(both.contains(v) for v in on_index):
-            continue
-        listed = ", ".join(on_index[:8]) + (", ..." if len(on_index) > 8 else "")
-        if written and any(req.specifier.contains(v) for v in on_index):
-            message = (f"{prefix}, the image allows {written}: no version on the index "
-                       f"satisfies both (index has {listed})")
-        else:
-            message = (f"{prefix}, but the index has only {listed} "
-                       "(request one from the index owners)")
-        conflicts.append(Conflict(image.rel, line, str(req), message))
-    return version, conflicts
+def target_subjects(config: Config, dirs: tuple[str, ...], target: str,
+                    extras: str | None) -> list[Subject]:
+    """The folders `bumper major --training-hub TARGET` would make, as it would make them."""
+    from bumper.major import MajorRequest, plan_major
+
+    plan = plan_major(config, MajorRequest(training_hub=target, sources=dirs, align=False))
+    return [bump_subject(folder, folder.src_rel, extras) for folder in plan.folders]
+
+
+def bump_subject(folder: FolderPlan, rel: str, extras: str | None = None) -> Subject:
+    """A bump's folder as a subject: its new pyproject and lock texts (``extras`` instead
+    of the pin's own, when given)."""
+    texts = {**folder.old, **folder.new}
+    text = texts.get(PYPROJECT, "")
+    if extras is not None:
+        text = _with_extras(rel, text, extras)
+    python = folder.rewrite.new.python if folder.rewrite else None
+    return Subject(rel, text, texts.get(LOCK), folder.index_url, python, target=True)
+
+
+def _with_extras(rel: str, text: str, extras: str) -> str:
+    facts = pyproject_facts.read(text)
+    version, _, line = hub_pin(rel, facts)
+    dep = next(d for d in facts.dependencies if d.line == line and PIN_RE.match(d.text))
+    match = PIN_RE.match(dep.text)
+    assert match is not None
+    wanted = ",".join(sorted({e.strip() for e in extras.split(",") if e.strip()}))
+    new = match["name"] + (f"[{wanted}]" if wanted else "") + f"=={version}"
+    marker = dep.text.split(";", 1)[1].strip() if ";" in dep.text else ""
+    new += f" ; {marker}" if marker else ""
+    for quote in ('"', "'"):
+        if f"{quote}{dep.text}{quote}" in text:
+            return text.replace(f"{quote}{dep.text}{quote}", f"{quote}{new}{quote}", 1)
+    raise UsageError(f"{rel}/{PYPROJECT}:{line}: cannot rewrite the training_hub pin's extras")
+
+
+def refuse_unaligned(folders: list[FolderPlan], target: str) -> None:
+    """Raise (exit 1) when a bump's folder does not resolve with the new Training Hub."""
+    reports = check_all([bump_subject(f, f.dst_rel) for f in folders])
+    for report in reports:
+        if report.error is not None:
+            raise report.error
+    bad = [c for report in reports for c in report.found]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise FindingsError(f"{HUB} {target} does not resolve: {str(bad[0]).splitlines()[0]}"
+                            f"{more}; see bumper align --training-hub {target}, or pass "
+                            "--no-align to bump anyway")

@@ -200,12 +200,16 @@ def index_missing(ctx: Context, dirs: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("dirs", nargs=-1)
+@click.option("--training-hub", "target", metavar="V",
+              help="Check this Training Hub version as `major --training-hub V` would make it.")
+@click.option("--extras", metavar="LIST",
+              help="With --training-hub: these extras (e.g. lora,cuda) instead of the pin's.")
 @pass_ctx
-def align(ctx: Context, dirs: tuple[str, ...]) -> None:
-    """Training Hub's requirements vs the image's constraints and index. Exit 1 on conflicts."""
+def align(ctx: Context, dirs: tuple[str, ...], target: str | None, extras: str | None) -> None:
+    """Resolve each image with its Training Hub (or a target) using uv. Exit 1 if it can't."""
     from bumper import indexcmd
 
-    sys.exit(indexcmd.align(ctx, dirs))
+    sys.exit(indexcmd.align(ctx, dirs, target, extras))
 
 
 def _bump_options(func: Any) -> Any:
@@ -235,13 +239,15 @@ def _bump_options(func: Any) -> Any:
               help="Folder to start from (default: the newest of each affected flavor).")
 @click.option("--name", metavar="NEW_DIR_NAME", help="Name of the new folder (one folder only).")
 @click.option("--retire", is_flag=True, help="Remove the previous folder in the same commit.")
+@click.option("--no-align", is_flag=True,
+              help="Bump Training Hub even when it does not resolve with the image.")
 @_bump_options
 @pass_ctx
 def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
           training_hub: str | None, python: str | None, sources: tuple[str, ...],
-          name: str | None, retire: bool, base_image: str | None, index_url: str | None,
-          sets: tuple[str, ...], no_lock: bool, no_commit: bool, dry_run: bool,
-          yes: bool) -> None:
+          name: str | None, retire: bool, no_align: bool, base_image: str | None,
+          index_url: str | None, sets: tuple[str, ...], no_lock: bool, no_commit: bool,
+          dry_run: bool, yes: bool) -> None:
     """New folders for a CUDA, ROCm, PyTorch, Training Hub or Python change."""
     from bumper import runner
     from bumper.major import MajorRequest, plan_major
@@ -249,7 +255,8 @@ def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
     config = ctx.config()
     request = MajorRequest(cuda=cuda, rocm=rocm, torch=torch, training_hub=training_hub,
                            python=python, sources=sources, name=name, base_image=base_image,
-                           index_url=index_url, sets=sets, retire=retire)
+                           index_url=index_url, sets=sets, retire=retire,
+                           align=not no_align)
     with runner.exclusive(config, dry_run):
         plan = plan_major(config, request)
         runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,

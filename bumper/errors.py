@@ -34,3 +34,9 @@ class ExternalError(BumperError):
     """Something outside bumper failed: the index, uv or git (exit 3)."""
 
     exit_code = EXIT_EXTERNAL
+
+
+class FindingsError(BumperError):
+    """The request would make something that does not hold (exit 1, as check findings)."""
+
+    exit_code = EXIT_FINDINGS

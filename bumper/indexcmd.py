@@ -105,26 +105,73 @@ def missing(ctx: Any, dirs: tuple[str, ...]) -> int:
     return 1
 
 
-def align(ctx: Any, dirs: tuple[str, ...]) -> int:
+def align(ctx: Any, dirs: tuple[str, ...], target: str | None, extras: str | None) -> int:
+    """Every folder's report, even when one fails; the exit code is the worst one."""
     from bumper import align as alignment
-    from bumper import output
 
     config = ctx.config()
-    images = [discover.load(config, p) for p in discover.resolve(config, dirs)]
-    reports = [(image, *report) for image, report in
-               zip(images, alignment.concurrently(alignment.align, images), strict=True)]
-    conflicts = [c for _, _, found in reports for c in found]
+    if target is None:
+        if extras is not None:
+            raise UsageError("--extras goes with --training-hub VERSION (the extras of a "
+                             "pinned Training Hub are the pin's own)")
+        images = [discover.load(config, p) for p in discover.resolve(config, dirs)]
+        subjects = [alignment.subject_of(image) for image in images]
+    else:
+        subjects = alignment.target_subjects(config, dirs, target, extras)
+    reports = alignment.check_all(subjects)
     if ctx.format == "json":
-        output.emit_json({"command": "align", "ok": not conflicts,
-                          "folders": [{"path": image.rel, "training_hub": version,
-                                       "conflicts": [{"line": c.line, "requirement": c.requirement,
-                                                      "message": c.message} for c in found]}
-                                      for image, version, found in reports]})
-        return 1 if conflicts else 0
-    for conflict in conflicts:
-        click.echo(str(conflict))
-    for image, version, found in reports:
-        if not found:
-            click.echo(f"{image.rel}: training-hub {version} aligns with the image and its index",
-                       err=True)
-    return 1 if conflicts else 0
+        _align_json(reports, target)
+    else:
+        _align_text(reports, target)
+    return max(report.code for report in reports) if reports else 0
+
+
+def _align_text(reports: list[Any], target: str | None) -> None:
+    """Findings on stdout (by folder, then line), then the request list; the summary and
+    the errors on stderr."""
+    for report in reports:
+        for found in sorted([*report.found, *report.floors], key=lambda c: c.line):
+            click.echo(str(found))
+        if target is not None and report.resolved:
+            for change in report.changes:
+                click.echo(f"{report.folder}/requirements.txt: {change} "
+                           f"(with {report.label()})")
+    requests: dict[str, list[tuple[str, str]]] = {}
+    for report in reports:
+        for request in report.requests:
+            requests.setdefault(report.indexes[0], []).append((request, report.folder))
+    for index, items in requests.items():
+        click.echo(f"Please add to {index}:")
+        for request in dict.fromkeys(r for r, _ in items):
+            folders = ", ".join(dict.fromkeys(f for r, f in items if r == request))
+            click.echo(f"  {request}    # for training-hub ({folders})")
+    for report in reports:
+        if report.error is not None:
+            click.echo(f"bumper: error: {report.error.message}", err=True)
+        elif report.resolved:
+            click.echo(report.line(), err=True)
+        else:
+            count = len(report.found)
+            click.echo(f"{report.folder}: {report.label()} does not resolve with the image "
+                       f"({count} finding{'s' if count != 1 else ''})", err=True)
+
+
+def _align_json(reports: list[Any], target: str | None) -> None:
+    from bumper import output
+
+    output.emit_json({
+        "command": "align", "ok": all(r.code == 0 for r in reports), "target": target,
+        "folders": [{
+            "path": r.folder, "training_hub": r.training_hub, "extras": r.extras,
+            "python": r.python, "indexes": r.indexes, "resolved": r.resolved,
+            "error": r.error.message if r.error else None,
+            "conflicts": [_conflict_json(c) for c in r.found],
+            "floors": [_conflict_json(c) for c in r.floors],
+            "changes": [{"name": c.name, "from": c.old, "to": c.new} for c in r.changes],
+            "requests": r.requests,
+        } for r in reports]})
+
+
+def _conflict_json(c: Any) -> dict[str, Any]:
+    return {"line": c.line, "requirement": c.requirement, "message": c.message, "kind": c.kind,
+            "uv": list(c.uv)}

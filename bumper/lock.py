@@ -176,6 +176,19 @@ def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
 
 
 def _run(cmd: list[str], job: LockJob, netrc: Netrc, batch: Batch) -> None:
+    proc, stderr = _spawn(cmd, job, netrc, batch)
+    if proc.returncode != 0:
+        if batch.cancelled:
+            raise ExternalError(f"uv for {job.rel}: stopped (another lock failed)")
+        if proc.returncode < 0:
+            raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
+        raise ExternalError(f"uv could not lock {job.rel}: {_reason(stderr, job)}")
+
+
+def _spawn(cmd: list[str], job: LockJob, netrc: Netrc,
+           batch: Batch) -> tuple[subprocess.Popen[str], str]:
+    """Run uv to its end (killed with its children on Ctrl-C, or past the time limit); the
+    process and its stderr."""
     proc = batch.start(cmd, job.folder, uv_env(netrc.path), netrc.pass_fds)
     limit = uv_time_limit()
     try:
@@ -191,12 +204,7 @@ def _run(cmd: list[str], job: LockJob, netrc: Netrc, batch: Batch) -> None:
         raise
     finally:
         batch.done(proc)
-    if proc.returncode != 0:
-        if batch.cancelled:
-            raise ExternalError(f"uv for {job.rel}: stopped (another lock failed)")
-        if proc.returncode < 0:
-            raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
-        raise ExternalError(f"uv could not lock {job.rel}: {_reason(stderr, job)}")
+    return proc, stderr
 
 
 def _reason(stderr: str, job: LockJob) -> str:
@@ -282,6 +290,91 @@ def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> li
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- resolving without writing (bumper align) ------------------------------------------
+
+# [tool.uv] keys that name indexes: bumper passes those itself (mapped, credentials by netrc)
+INDEX_KEYS = ("index-url", "extra-index-url", "index", "default-index", "find-links")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What uv made of a pyproject: the lock body when it resolved, else uv's own words."""
+
+    ok: bool
+    lock: str
+    message: str
+
+
+def folder_uv_settings(pyproject_text: str) -> tuple[list[str], str]:
+    """A folder's extra indexes ([tool.uv] extra-index-url, [[tool.uv.index]] urls) and its
+    other [tool.uv] settings (constraints, overrides, index-strategy...) as a uv.toml text."""
+    import tomllib
+
+    import tomlkit
+
+    tool = tomllib.loads(pyproject_text).get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    if not isinstance(uv, dict):
+        return [], ""
+    extra = uv.get("extra-index-url")
+    urls = [extra] if isinstance(extra, str) else [u for u in extra or [] if isinstance(u, str)]
+    named = uv.get("index")
+    for entry in named if isinstance(named, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str):
+            urls.append(entry["url"])
+    settings = {key: value for key, value in uv.items() if key not in INDEX_KEYS}
+    return list(dict.fromkeys(urls)), tomlkit.dumps(settings)
+
+
+UvBatch = Batch  # the uv processes of several resolutions, so that Ctrl-C stops them all
+
+
+def uv_batch() -> UvBatch:
+    return Batch()
+
+
+def resolve(job: LockJob, pyproject_text: str, lock_text: str | None,
+            extra_indexes: tuple[IndexUrl, ...] = (), batch: UvBatch | None = None) -> Resolution:
+    """Resolve ``pyproject_text`` as `bumper lock` would (preferring ``lock_text``'s pins), in
+    a temporary folder: nothing in the tree is read or written. A resolver conflict is a
+    result; any other failure of uv (an index down, a wrong URL) is raised."""
+    with tempfile.TemporaryDirectory(prefix="bumper-resolve-") as tmp:
+        where = Path(tmp)
+        (where / "pyproject.toml").write_text(pyproject_text, encoding="utf-8")
+        config = where / "uv.toml"
+        config.write_text(folder_uv_settings(pyproject_text)[1], encoding="utf-8")
+        output = where / LOCK_NAME
+        if lock_text:
+            output.write_text(_body(lock_text), encoding="utf-8")
+        run = LockJob(folder=where, rel=job.rel, index=job.index, python=job.python)
+        cmd = [*command(run, output), f"--config-file={config}",
+               *(f"--extra-index-url={index.request_url()}" for index in extra_indexes)]
+        netrc = Netrc((job.index, *extra_indexes), where)
+        try:
+            proc, stderr = _spawn(cmd, run, netrc, batch or Batch())
+        finally:
+            netrc.close()
+        if proc.returncode < 0:
+            raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
+        if proc.returncode != 0:
+            if not _no_solution(stderr, job):
+                raise ExternalError(f"uv could not resolve {job.rel}: {_reason(stderr, job)}")
+            text = stderr
+            for index in (job.index, *extra_indexes):
+                text = _public_text(text, index)
+            return Resolution(False, "", text)
+        return Resolution(True, _body(output.read_text(encoding="utf-8")), "")
+
+
+def _no_solution(stderr: str, job: LockJob) -> bool:
+    """uv failed because the requirements conflict, not because an index could not be read
+    (credentials refused, or a wrong URL: every project then "not found")."""
+    if "No solution found" not in stderr or summarize(stderr, job) != _reason(stderr, job):
+        return False
+    hints = [ln for ln in stderr.splitlines() if ln.strip().lstrip("×│╰─▶ ").startswith("hint:")]
+    return not any(re.search(r"\b40[13]\b|authentication|credentials", h) for h in hints)
 
 
 def comparable(text: str) -> list[str]:

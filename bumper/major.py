@@ -51,6 +51,7 @@ class MajorRequest:
     index_url: str | None = None
     sets: tuple[str, ...] = ()
     retire: bool = False
+    align: bool = True  # a new Training Hub must resolve with each folder (--no-align: skip)
 
     def changes(self) -> dict[str, str]:
         return {k: validate_version(k, v) for k in FLAGS if (v := getattr(self, k)) is not None}
@@ -94,6 +95,10 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
         raise UsageError(f"--retire: {in_place[0]} is edited in place (its naming scheme gives "
                          "the same name for the new stack), so there is no old folder to retire; "
                          "leave --retire out")
+    if "training_hub" in changes and req.align:
+        from bumper.align import refuse_unaligned
+
+        refuse_unaligned(folders, changes["training_hub"])
     removals = [image.rel for image in sources] if req.retire else []
     files, notes = companions.plan_edits(
         config, [folder.rewrite for folder in folders if folder.rewrite and folder.is_new],

@@ -31,18 +31,14 @@ class Netrc:
     folder, removed with it.
     """
 
-    def __init__(self, index: IndexUrl, where: Path) -> None:
+    def __init__(self, indexes: IndexUrl | tuple[IndexUrl, ...], where: Path) -> None:
         self.fd: int | None = None
         self.path: str | None = None
-        credentials = index.credentials()
-        if credentials is None:
+        entries = [_entry(index) for index in
+                   (indexes if isinstance(indexes, tuple) else (indexes,))]
+        text = "".join(entry for entry in entries if entry).encode()
+        if not text:
             return
-        user, password = credentials
-        if any(ch.isspace() or ch in "\"'#" for ch in user + password):
-            raise UsageError("index credentials with spaces, quotes or '#' cannot be handed to "
-                             "uv (its netrc reader splits on them)")
-        host = urlsplit(index.request_url()).hostname or ""
-        text = f"machine {host}\nlogin {user}\npassword {password}\n".encode()
         if hasattr(os, "memfd_create"):
             self.fd = os.memfd_create("bumper-netrc", os.MFD_CLOEXEC)
             os.write(self.fd, text)
@@ -62,6 +58,19 @@ class Netrc:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def _entry(index: IndexUrl) -> str:
+    """The netrc lines for one index's credentials ("" when it has none)."""
+    credentials = index.credentials()
+    if credentials is None:
+        return ""
+    user, password = credentials
+    if any(ch.isspace() or ch in "\"'#" for ch in user + password):
+        raise UsageError("index credentials with spaces, quotes or '#' cannot be handed to "
+                         "uv (its netrc reader splits on them)")
+    host = urlsplit(index.request_url()).hostname or ""
+    return f"machine {host}\nlogin {user}\npassword {password}\n"
 
 
 class Batch:

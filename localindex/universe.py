@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -31,6 +32,7 @@ class Release:
     version: str
     requires: tuple[str, ...]
     late: bool
+    requires_python: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Package:
     indexes: tuple[str, ...] | None  # tags or index names; None = every index
     versions: dict[str, tuple[str, ...]]
     late: frozenset[str]
+    requires_python: str | None = None
 
     def on(self, index: str, tags: tuple[str, ...]) -> bool:
         """Whether this entry is published on `index` (which carries `tags`)."""
@@ -60,7 +63,7 @@ class Universe:
         """Every release on `index`, sorted by canonical name then version."""
         tags = self.indexes[index]
         out = [
-            Release(pkg.name, version, requires, version in pkg.late)
+            Release(pkg.name, version, requires, version in pkg.late, pkg.requires_python)
             for pkg in self.packages
             if pkg.on(index, tags)
             for version, requires in pkg.versions.items()
@@ -107,4 +110,7 @@ def _package(raw: dict[str, Any], selectors: set[str]) -> Package:
     late = frozenset(str(v) for v in raw.get("late", []))
     if not late <= set(versions):
         raise UniverseError(f"{name}: late versions {sorted(late - set(versions))} not listed")
-    return Package(name, indexes, versions, late)
+    python = raw.get("requires-python")
+    if python is not None:
+        SpecifierSet(str(python))  # raises InvalidSpecifier on typos
+    return Package(name, indexes, versions, late, None if python is None else str(python))

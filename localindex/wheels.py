@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # Bump when the wheel layout changes, so cached builds are rebuilt.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 MANIFEST = "manifest.json"
 _DATE = (1980, 1, 1, 0, 0, 0)
 _ATTR = (0o100644 & 0xFFFF) << 16
@@ -107,6 +107,8 @@ def wheel_filename(name: str, version: str) -> str:
 def metadata_text(release: Release) -> str:
     """Core metadata (2.1) with one Requires-Dist per requirement and its extras."""
     lines = ["Metadata-Version: 2.1", f"Name: {release.name}", f"Version: {release.version}"]
+    if release.requires_python:
+        lines.append(f"Requires-Python: {release.requires_python}")
     extras: list[str] = []
     for raw in release.requires:
         req = str(Requirement(raw))
