@@ -170,8 +170,12 @@ def _text(path: Path) -> str | None:
 
 def _same_text(raw: str | None, text: str) -> bool:
     """``raw`` (read as it is) is ``text``, or is it read with universal newlines."""
-    return raw is not None and (raw == text or raw.replace("\r\n", "\n").replace("\r", "\n")
-                                == text)
+    return raw is not None and (raw == text or _plain(raw) == _plain(text))
+
+
+def _plain(text: str) -> str:
+    """``text`` as editors see it (fsutil.read_text): LF newlines, no BOM."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _unchanged_since(plan: Plan, config: Config, read: list[dict[str, str]]) -> None:

@@ -152,7 +152,7 @@ def test_include_lines_in_a_lock_are_findings_and_lock_drops_them(repo: Repo) ->
     assert run.code == 1, str(run)
     where = f"{IMAGES}/{CPU}/requirements.txt"
     for offset, line in enumerate(extra.splitlines()):
-        assert f"{where}:{first + offset}: {line!r}: a lock holds only pinned, hashed " \
+        assert f"{where}:{first + offset}: L008 {line!r}: a lock holds only pinned " \
                "packages" in run.out, str(run)
     run = repo.ok("lock", CPU)
     assert "tmp" not in run.out + run.err
