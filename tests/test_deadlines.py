@@ -88,7 +88,8 @@ def test_align_names_the_public_url_when_the_mapped_index_fails(faulty_repo: Rep
     # align resolves with uv: uv names the metadata file it could not fetch, by its public URL
     assert re.fullmatch(rf"bumper: error: uv could not resolve {IMAGES}/{CUDA}: .*"
                         rf"{CUDA_INDEX.removesuffix('simple/')}files/[^ ]+\.whl\.metadata "
-                        r"\(HTTP status server error \(500 Internal Server Error\)\)", line), str(run)
+                        r"\(HTTP status server error \(500 Internal Server Error\)\)",
+                        line), str(run)
     assert "127.0.0.1" not in run.out + run.err
 
 
