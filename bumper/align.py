@@ -29,6 +29,7 @@ from bumper.formats.requirements import read as read_lock
 from bumper.index import FileLink, IndexClient, sorted_versions
 from bumper.plan import FolderPlan
 from bumper.urls import IndexUrl, strip_userinfo, with_env_credentials
+from bumper.uvproc import POLL
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,7 +69,9 @@ def concurrently(func: Callable[[T], R], items: Iterable[T],
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
         futures: list[Future[R]] = [pool.submit(task, item) for item in items]
         try:
-            wait(futures, return_when=FIRST_EXCEPTION)
+            pending: set[Future[R]] = set(futures)
+            while pending and not stop.is_set():  # short waits: see uvproc.POLL
+                pending = wait(pending, timeout=POLL, return_when=FIRST_EXCEPTION)[1]
         except BaseException:
             stop.set()
             if on_interrupt is not None:

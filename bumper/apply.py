@@ -27,6 +27,7 @@ from bumper.git import dirty, git_dir, head
 from bumper.plan import FolderPlan, Plan
 from bumper.signals import Deferred
 from bumper.staging import Staging, fingerprint, recover_stale
+from bumper.uvproc import POLL
 
 if TYPE_CHECKING:
     from bumper.git import Git
@@ -214,7 +215,8 @@ class _Meanwhile:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._thread.join()
+        while self._thread.is_alive():  # short waits, so a signal is acted on (uvproc.POLL)
+            self._thread.join(POLL)
         if kind is None and self._error is not None:
             raise self._error
 

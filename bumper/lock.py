@@ -37,7 +37,7 @@ from bumper.urls import (
     unmap,
     with_env_credentials,
 )
-from bumper.uvproc import Batch, Netrc, kill
+from bumper.uvproc import POLL, Batch, Netrc, communicate, kill
 
 LOCK_NAME = "requirements.txt"
 FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
@@ -192,7 +192,7 @@ def _spawn(cmd: list[str], job: LockJob, netrc: Netrc,
     proc = batch.start(cmd, job.folder, uv_env(netrc.path), netrc.pass_fds)
     limit = uv_time_limit()
     try:
-        _, stderr = proc.communicate(timeout=limit)
+        stderr = communicate(proc, limit)
     except subprocess.TimeoutExpired:
         kill(proc)
         proc.communicate()
@@ -277,7 +277,9 @@ def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> li
         futures = [pool.submit(compile_lock, job, batch) for job in jobs]
         pending: set[Future[str]] = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            # in short waits: a signal the kernel gives another thread is acted on only when
+            # the main thread runs Python code again
+            done, pending = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
             for future in done:
                 future.result()  # raises the first failure
             if on_done is not None:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -138,6 +139,24 @@ def _die_with_parent() -> Callable[[], None] | None:
             os._exit(1)
 
     return preexec
+
+
+# Seconds the main thread blocks at most in one wait. The kernel may hand SIGINT, SIGTERM or
+# SIGHUP to any thread; Python runs the handler in the main thread, but only once that thread
+# is back in Python code: a main thread blocked in one long poll() would not see a signal
+# that another thread (an index client's, the meanwhile thread) received until uv ends.
+POLL = 0.2
+
+
+def communicate(proc: subprocess.Popen[str], limit: float) -> str:
+    """uv's stderr once it ends, in short waits (see POLL); TimeoutExpired after ``limit``."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return proc.communicate(timeout=min(POLL, max(0.0, deadline - time.monotonic())))[1]
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
