@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -167,20 +168,30 @@ def test_a_bump_on_a_detached_head_says_the_commit_is_on_no_branch(repo: Repo) -
 # --- 10: two bumps at once -------------------------------------------------------------------
 
 
-def test_a_second_bump_waits_for_the_first_then_gives_up(faulty_repo: Repo) -> None:
-    repo = faulty_repo
+@contextlib.contextmanager
+def relock_in_flight(repo: Repo) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """`minor CUDA --upgrade` held while uv waits on the index; on leaving, the index lets
+    it go and the list gets its stderr once it has ended."""
     proc = repo.start("minor", CUDA, "--upgrade", "--yes")
+    result: list[str] = []
     try:
         uv_busy(repo, proc)
-        repo.extra_env["BUMPER_LOCK_WAIT"] = "0"
-        run = repo.fails(2, "minor", CUDA, "--base-image", ":2026b", "--no-lock", "--yes")
-        assert f"another bumper (pid {proc.pid}) is changing this repository" in run.err
+        yield proc, result
         assert repo.index is not None
         repo.index.release()
-        _, err = proc.communicate(timeout=120)
+        result.append(proc.communicate(timeout=120)[1])
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_second_bump_waits_for_the_first_then_gives_up(faulty_repo: Repo) -> None:
+    repo = faulty_repo
+    with relock_in_flight(repo) as (proc, result):
+        repo.extra_env["BUMPER_LOCK_WAIT"] = "0"
+        run = repo.fails(2, "minor", CUDA, "--base-image", ":2026b", "--no-lock", "--yes")
+        assert f"another bumper (pid {proc.pid}) is changing this repository" in run.err
+    err = result[0]
     assert proc.returncode == 0, err
     assert ":2026b" not in repo.read(CUDA, "Dockerfile") and repo.status() == ""
 
@@ -188,17 +199,10 @@ def test_a_second_bump_waits_for_the_first_then_gives_up(faulty_repo: Repo) -> N
 def test_a_change_made_while_the_bump_locks_is_not_lost(faulty_repo: Repo) -> None:
     repo = faulty_repo
     head = repo.head()
-    proc = repo.start("minor", CUDA, "--upgrade", "--yes")
-    try:
-        uv_busy(repo, proc)
+    with relock_in_flight(repo) as (proc, result):
         edited = repo.read(CUDA, "Dockerfile") + "# a change made meanwhile\n"
         repo.write(CUDA, "Dockerfile", edited)  # an editor, or a bump that took no lock
-        assert repo.index is not None
-        repo.index.release()
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = result[0]
     assert proc.returncode == 2, err
     assert f"bumper: error: {IMAGES}/{CUDA}: changed while the bump ran" in err
     assert repo.read(CUDA, "Dockerfile") == edited and repo.head() == head
