@@ -28,7 +28,7 @@ from bumper.formats.requirements import Pin, canonical
 from bumper.formats.requirements import read as read_lock
 from bumper.index import FileLink, IndexClient, sorted_versions
 from bumper.plan import FolderPlan
-from bumper.urls import IndexUrl, strip_userinfo, with_env_credentials
+from bumper.urls import IndexUrl, with_env_credentials
 from bumper.uvproc import POLL
 
 T = TypeVar("T")
@@ -266,12 +266,12 @@ def _check(subject: Subject, report: Report, batch: lock.UvBatch | None) -> None
         raise UsageError(f"{subject.rel}: cannot tell the Python version (set requires-python "
                          f"in {PYPROJECT})")
     report.python = subject.python
-    extra, _ = lock.folder_uv_settings(subject.pyproject)
-    urls = list(dict.fromkeys([subject.index_url, *extra]))
-    report.indexes = [strip_userinfo(url) for url in urls]
-    indexes = tuple(with_env_credentials(url) for url in urls)
-    job = lock.LockJob(folder=Path(), rel=subject.rel, index=indexes[0], python=subject.python)
-    result = lock.resolve(job, subject.pyproject, subject.lock, indexes[1:], batch)
+    job = lock.with_indexes(lock.LockJob(folder=Path(), rel=subject.rel,
+                                         index=with_env_credentials(subject.index_url),
+                                         python=subject.python), subject.pyproject)
+    indexes = (job.index, *job.others)
+    report.indexes = [index.public for index in indexes]
+    result = lock.resolve(job, subject.pyproject, subject.lock, batch)
     report.resolved = result.ok
     if result.ok:
         report.changes = changes(subject.lock or "", result.lock)

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import companions, discover, repolock
+from bumper import companions, discover, lockform, repolock
 from bumper.config import Config
-from bumper.discover import LOCK
+from bumper.discover import LOCK, PYPROJECT
 from bumper.editors import requirements
 from bumper.editors.tokens import apply as apply_tokens
 from bumper.editors.tokens import substitutions
@@ -246,11 +246,12 @@ def _lock(plan: Plan, staged: list[Path]) -> None:
             continue
         lock_file = path / LOCK
         text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""
-        jobs.append(uvlock.LockJob(folder=path, rel=folder.dst_rel,
-                                   index=with_env_credentials(folder.index_url),
-                                   python=folder.rewrite.new.python, upgrade=folder.upgrade,
-                                   hashes=uvlock.hashed(text) if folder.hashes is None
-                                   else folder.hashes))
+        job = uvlock.LockJob(folder=path, rel=folder.dst_rel,
+                             index=with_env_credentials(folder.index_url),
+                             python=folder.rewrite.new.python, upgrade=folder.upgrade,
+                             hashes=lockform.hashed(text) if folder.hashes is None
+                             else folder.hashes)
+        jobs.append(uvlock.with_indexes(job, read_text(path / PYPROJECT)))
         targets.append(path)
     for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
         atomic_write(path / LOCK, text)
@@ -261,9 +262,11 @@ def _repin(plan: Plan, staged: list[Path]) -> None:
         if not folder.repins:
             continue
         text = read_text(path / LOCK)
-        for pin in folder.repins:
+        hashed = lockform.hashed(text)  # one unhashed pin among hashed ones, or the reverse,
+        for pin in folder.repins:  # and pip refuses the whole lock
             try:
-                text = requirements.repin(text, pin.name, pin.version, list(pin.hashes))
+                text = requirements.repin(text, pin.name, pin.version,
+                                          list(pin.hashes) if hashed else [])
             except KeyError:
                 raise UsageError(f"--set {pin.name}: {pin.name} is not in the lock of "
                                  f"{folder.dst_rel} (after the relock); pin it in "

@@ -9,13 +9,14 @@ anything else (the folder is edited in place).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bumper import discover
-from bumper.config import Config
+from bumper import discover, lockform
+from bumper.config import Config, Scheme
+from bumper.depplan import ListEdits
 from bumper.discover import ANSWERS, DOCKERFILE, INDEX_SEGMENT, LOCK, PYPROJECT, ImageDir
 from bumper.editors import answers, dockerfile, pyproject, repofile, requirements, tokens
 from bumper.editors.tokens import Rewrite
@@ -62,6 +63,7 @@ class Values:
     index_url: str | None  # as given (may hold {accel} and credentials)
     sets: tuple[tuple[str, str], ...]  # (project, requirement)
     several: bool
+    lists: ListEdits = field(default_factory=ListEdits)
 
 
 # --- shared per-folder values ---------------------------------------------------------
@@ -233,14 +235,17 @@ def edits_line(folder: FolderPlan) -> str:
     if folder.upgrade:
         parts.append(f"upgrade {LOCK}")
     parts += [f"pin {pin.name}=={pin.version} in {LOCK}" for pin in folder.repins]
+    parts += folder.notes
     return "; ".join(parts)
 
 
 # --- --set --------------------------------------------------------------------------------
 
 
-def check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """Parse --set values; a torch or training_hub change is major and says which command."""
+def check_sets(sets: tuple[str, ...],
+               major: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """Parse --set values; a torch or training_hub change is major and says which command
+    (in a major that moves it to the same version, a --set may change its extras)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     out = []
@@ -253,6 +258,10 @@ def check_sets(sets: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         if key in MAJOR_PROJECTS:
             flag = FLAGS[MAJOR_PROJECTS[key]]
             pins = [s.version for s in req.specifier if s.operator == "=="]
+            wanted = (major or {}).get(MAJOR_PROJECTS[key])
+            if wanted is not None and pins == [wanted] and len(req.specifier) == 1:
+                out.append((req.name, raw))
+                continue
             version = pins[0] if pins else "VERSION"
             raise UsageError(f"--set {raw}: changing {req.name} is a major bump (a new folder); "
                              f"run: bumper major {flag} {version}")
@@ -284,18 +293,42 @@ class Clients:
             client.close()
 
 
-def split_sets(image: ImageDir, values: Values, index: str | None,
-                clients: Clients) -> tuple[tuple[str, ...], list[Repin]]:
-    """--set values: direct ones (pyproject.toml) and transitive ones (lock pins)."""
-    direct: list[str] = []
-    repins: list[Repin] = []
+@dataclass
+class Sets:
+    """Where each --set goes: direct dependencies (pyproject.toml), transitive fixes kept in
+    ``[tool.uv] constraint-dependencies``, or lock pins; and why, for the plan."""
+
+    direct: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
+    repins: list[Repin] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def split_sets(image: ImageDir, values: Values, index: str | None, clients: Clients,
+               cve_fixes: str = "auto") -> Sets:
+    """--set values: direct ones (pyproject.toml), and transitive ones: into the folder's
+    constraint-dependencies when it keeps that list (or ``cve-fixes = "constraints"``),
+    else lock pins."""
+    from bumper.editors import deplist
+
+    text = image.texts.get(PYPROJECT, "")
+    listed = deplist.has_list(text, deplist.CONSTRAINTS)
+    out = Sets()
     for name, raw in values.sets:
         repin = _classify_set(image, name, raw, index, clients)
         if repin is None:
-            direct.append(raw)
+            out.direct += (raw,)
+        elif listed or cve_fixes == "constraints":
+            out.constraints += (raw,)
+            why = ("the folder keeps its transitive fixes there" if listed
+                   else '[tool.bumper] cve-fixes = "constraints"')
+            out.notes.append(f"{raw}: into [tool.uv] constraint-dependencies ({why}), relocked")
         else:
-            repins.append(repin)
-    return tuple(direct), repins
+            out.repins.append(repin)
+            why = ("the folder has no [tool.uv] constraint-dependencies list; "
+                   '[tool.bumper] cve-fixes = "constraints" would start one')
+            out.notes.append(f"{raw}: lock pin {repin.name}=={repin.version} ({why})")
+    return out
 
 
 def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
@@ -326,4 +359,25 @@ def _classify_set(image: ImageDir, name: str, raw: str, index: str | None,
     version = matching[0]
     hashes = tuple(sorted(f"{algo}:{digest}" for link in available[version]
                           for algo, digest in link.hashes.items() if algo == "sha256"))
+    if not lockform.hashed(image.texts.get(LOCK, "")):
+        hashes = ()  # an unhashed lock stays unhashed (one hashed pin: pip refuses them all)
     return Repin(pin.name if pin else name, version, hashes)
+
+
+def list_edits(image: ImageDir, new: dict[str, str], sets: Sets, values: Values, *,
+               index: str | None, clients: Clients) -> list[str]:
+    """Apply the requirement-list changes to ``new``'s pyproject.toml; the plan's notes."""
+    from bumper import depplan
+
+    if not (sets.constraints or values.lists):
+        return list(sets.notes)
+    before = new.get(PYPROJECT, image.texts.get(PYPROJECT, ""))
+    after, notes = depplan.edit(image, before, sets, values.lists, index=index, clients=clients)
+    if after != image.texts.get(PYPROJECT, ""):
+        new[PYPROJECT] = after
+    return [*sets.notes, *notes]
+
+
+def hash_policy(scheme: Scheme | None) -> bool | None:
+    """The lock form ``[tool.bumper] hashes`` forces (None: the one the lock has)."""
+    return {"always": True, "never": False}.get(scheme.hashes if scheme else "auto")

@@ -164,7 +164,7 @@ def lock(ctx: Context, dirs: tuple[str, ...], upgrade: bool, packages: tuple[str
         return
     images = [discover.load(config, path) for path in paths]
     results = locking.relock(images, upgrade=upgrade, packages=packages, write=not check_only,
-                             progress=ctx.color)
+                             progress=ctx.color, config=config)
     output.lock_results(ctx.format, results, check_only)
     sys.exit(1 if check_only and any(r.changed for r in results) else 0)
 
@@ -220,6 +220,12 @@ def _bump_options(func: Any) -> Any:
                      help="New index URL; {accel} is rendered per folder (cuda13.0, rocm6.4...)."),
         click.option("--set", "sets", multiple=True, metavar="REQ",
                      help="A PEP 508 requirement, e.g. starlette~=1.3.1 (repeatable)."),
+        click.option("--add", "adds", multiple=True, metavar="REQ",
+                     help="A new direct dependency (repeatable)."),
+        click.option("--remove", "removes", multiple=True, metavar="NAME",
+                     help="Drop a direct dependency (repeatable)."),
+        click.option("--override", "overrides", multiple=True, metavar="REQ",
+                     help="Into [tool.uv] override-dependencies (repeatable)."),
         click.option("--no-lock", is_flag=True, help="Do not regenerate requirements.txt."),
         click.option("--no-commit", is_flag=True, help="Leave the changes in the tree, unstaged."),
         click.option("--dry-run", is_flag=True, help="Print the plan as diffs; write nothing."),
@@ -246,7 +252,8 @@ def _bump_options(func: Any) -> Any:
 def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
           training_hub: str | None, python: str | None, sources: tuple[str, ...],
           name: str | None, retire: bool, no_align: bool, base_image: str | None,
-          index_url: str | None, sets: tuple[str, ...], no_lock: bool, no_commit: bool,
+          index_url: str | None, sets: tuple[str, ...], adds: tuple[str, ...],
+          removes: tuple[str, ...], overrides: tuple[str, ...], no_lock: bool, no_commit: bool,
           dry_run: bool, yes: bool) -> None:
     """New folders for a CUDA, ROCm, PyTorch, Training Hub or Python change."""
     from bumper import runner
@@ -256,7 +263,7 @@ def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
     request = MajorRequest(cuda=cuda, rocm=rocm, torch=torch, training_hub=training_hub,
                            python=python, sources=sources, name=name, base_image=base_image,
                            index_url=index_url, sets=sets, retire=retire,
-                           align=not no_align)
+                           align=not no_align, adds=adds, removes=removes, overrides=overrides)
     with runner.exclusive(config, dry_run):
         plan = plan_major(config, request)
         runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,
@@ -269,7 +276,8 @@ def major(ctx: Context, cuda: str | None, rocm: str | None, torch: str | None,
 @_bump_options
 @pass_ctx
 def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | None,
-          index_url: str | None, sets: tuple[str, ...], no_lock: bool, no_commit: bool,
+          index_url: str | None, sets: tuple[str, ...], adds: tuple[str, ...],
+          removes: tuple[str, ...], overrides: tuple[str, ...], no_lock: bool, no_commit: bool,
           dry_run: bool, yes: bool) -> None:
     """Edit folders in place: base image, index URL, constraints, lock refresh, CVE fixes."""
     from bumper import runner
@@ -277,7 +285,7 @@ def minor(ctx: Context, dirs: tuple[str, ...], upgrade: bool, base_image: str | 
 
     config = ctx.config()
     request = MinorRequest(dirs=dirs, base_image=base_image, index_url=index_url, sets=sets,
-                           upgrade=upgrade)
+                           upgrade=upgrade, adds=adds, removes=removes, overrides=overrides)
     with runner.exclusive(config, dry_run):
         plan = plan_minor(config, request)
         runner.run(ctx, config, plan, lock=not no_lock, commit=not no_commit, dry_run=dry_run,

@@ -20,13 +20,15 @@ import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bumper import uvsettings
 from bumper.discover import ImageDir
 from bumper.errors import ExternalError, UsageError
 from bumper.formats.requirements import without_includes
 from bumper.fsutil import read_text
+from bumper.lockform import body, hashed, index_lines
 from bumper.urls import (
     PASSWORD_ENV,
     TIMEOUT_ENV,
@@ -40,7 +42,6 @@ from bumper.urls import (
 from bumper.uvproc import POLL, Batch, Netrc, communicate, kill
 
 LOCK_NAME = "requirements.txt"
-FIRST_LINE = re.compile(r"^--index-url(?P<sep>=|[ \t]+)\S+")
 # Variables that would make uv use another index than the folder's.
 FOREIGN_ENV = ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
                "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
@@ -62,15 +63,12 @@ class LockJob:
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = field(default_factory=tuple)
     hashes: bool = True  # --generate-hashes: the lock keeps the form it has (see `hashed`)
+    extra: tuple[IndexUrl, ...] = ()  # [tool.uv] extra-index-url: passed to uv
+    named: tuple[IndexUrl, ...] = ()  # [[tool.uv.index]]: in uv's copy of the pyproject
 
-
-def hashed(text: str) -> bool:
-    """The form a lock keeps: hashed, unless it has pins and none of them carries a hash
-    (a repo that dropped the hashes on purpose)."""
-    from bumper.formats.requirements import read
-
-    pins = read(text).pins
-    return not pins or any(pin.hashes for pin in pins)
+    @property
+    def others(self) -> tuple[IndexUrl, ...]:
+        return (*self.extra, *self.named)
 
 
 @functools.cache
@@ -116,13 +114,15 @@ def uv_time_limit() -> float:
     return max(1.0, seconds) if math.isfinite(seconds) else 60 * request_timeout()
 
 
-def command(job: LockJob, output: Path) -> list[str]:
+def command(job: LockJob, output: Path, config: tuple[str, ...] = ("--no-config",)) -> list[str]:
+    """uv's command line; ``config``: the arguments that say which configuration uv reads
+    (`uvsettings.write_inputs`: the folder's own, and nothing else)."""
     cmd = [uv_bin(), "pip", "compile", "pyproject.toml",
            *(["--generate-hashes"] if job.hashes else []), "--python-platform=linux",
            f"--python-version={job.python}",
            f"--index-url={job.index.request_url()}", "-o", str(output),
-           "--custom-compile-command", f"bumper lock {job.rel}",
-           "--no-config", "--quiet"]
+           "--custom-compile-command", f"bumper lock {job.rel}", "--quiet",
+           *config]
     python = build_python()
     if python:
         cmd.append(f"--python={python}")
@@ -132,57 +132,46 @@ def command(job: LockJob, output: Path) -> list[str]:
     return cmd
 
 
-def index_line(public_url: str, previous: str | None) -> str:
-    """First line of the lock, in the style the folder already uses: ``--index-url=URL``
-    (the default) or ``--index-url URL``, with the blank line after it if there was one."""
-    sep, blank = "=", ""
-    if previous:
-        match = FIRST_LINE.match(previous)
-        if match:
-            sep = "=" if match["sep"] == "=" else " "
-            rest = previous.splitlines()[1:2]
-            blank = "\n" if rest == [""] else ""
-    return f"--index-url{sep}{public_url}\n{blank}"
-
-
-def _body(text: str) -> str:
-    """A lock without its leading index line (and the blank line that may follow it)."""
-    lines = text.splitlines(keepends=True)
-    if lines and FIRST_LINE.match(lines[0]):
-        lines.pop(0)
-        if lines and not lines[0].strip():
-            lines.pop(0)
-    return "".join(lines)
-
-
 def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
     """Run uv for `job` and return the new lock text (nothing is written to the folder)."""
     current = job.folder / LOCK_NAME
     previous = read_text(current) if current.exists() else None
+    pyproject = read_text(job.folder / "pyproject.toml")
     with tempfile.TemporaryDirectory(prefix="bumper-lock-") as tmp:
-        output = Path(tmp) / LOCK_NAME
-        if previous is not None:
-            # uv prefers the pins of an existing output file: a relock only
-            # moves what must move (unless --upgrade).
-            # (-r/-c/-e lines dropped: relative to the temp file they name nothing)
-            output.write_text(without_includes(_body(previous)), encoding="utf-8")
-        netrc = Netrc(job.index, Path(tmp))
-        try:
-            _run(command(job, output), job, netrc, batch or Batch())
-        finally:
-            netrc.close()
-        body = output.read_text(encoding="utf-8")
-    return index_line(job.index.public, previous) + _body(body)
+        # uv prefers the pins of an existing output file: a relock only moves what must
+        # move (unless --upgrade). (-r/-c/-e lines dropped: they would name nothing there)
+        proc, stderr, text = _uv(job, Path(tmp), pyproject,
+                                 without_includes(body(previous)) if previous else None,
+                                 batch or Batch())
+        if proc.returncode != 0:
+            if batch is not None and batch.cancelled:
+                raise ExternalError(f"uv for {job.rel}: stopped (another lock failed)")
+            if proc.returncode < 0:
+                raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
+            raise ExternalError(f"uv could not lock {job.rel}: {_reason(stderr, job)}")
+    extras = [index.public for index in job.others]
+    return index_lines(job.index.public, extras, previous) + body(text)
 
 
-def _run(cmd: list[str], job: LockJob, netrc: Netrc, batch: Batch) -> None:
-    proc, stderr = _spawn(cmd, job, netrc, batch)
-    if proc.returncode != 0:
-        if batch.cancelled:
-            raise ExternalError(f"uv for {job.rel}: stopped (another lock failed)")
-        if proc.returncode < 0:
-            raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
-        raise ExternalError(f"uv could not lock {job.rel}: {_reason(stderr, job)}")
+def _uv(job: LockJob, where: Path, pyproject: str, previous: str | None,
+        batch: Batch) -> tuple[subprocess.Popen[str], str, str]:
+    """Run uv on ``pyproject`` in the private folder ``where`` with the folder's own settings
+    (`uvsettings`): the process, its stderr and the lock body it wrote."""
+    indexes = (job.index, *job.others)
+    config = tuple(uvsettings.write_inputs(where, pyproject, indexes))
+    output = where / LOCK_NAME
+    if previous:
+        output.write_text(previous, encoding="utf-8")
+    run = replace(job, folder=where)
+    cmd = [*command(run, output, config),
+           *(f"--extra-index-url={index.request_url()}" for index in job.extra)]
+    netrc = Netrc(indexes, where)
+    try:
+        proc, stderr = _spawn(cmd, run, netrc, batch)
+    finally:
+        netrc.close()
+    text = output.read_text(encoding="utf-8") if proc.returncode == 0 else ""
+    return proc, stderr, text
 
 
 def _spawn(cmd: list[str], job: LockJob, netrc: Netrc,
@@ -229,8 +218,9 @@ def _public_text(text: str, index: IndexUrl) -> str:
 
 def summarize(stderr: str, job: LockJob) -> str:
     """uv's reason in one line, with no secret and no mapped URL in it."""
-    lines = [ln.strip().lstrip("×│╰─▶ ").strip()
-             for ln in _public_text(stderr, job.index).splitlines()]
+    for index in (job.index, *job.others):
+        stderr = _public_text(stderr, index)
+    lines = [ln.strip().lstrip("×│╰─▶ ").strip() for ln in stderr.splitlines()]
     lines = [ln for ln in lines if ln]
     hints = [ln.removeprefix("hint:").strip() for ln in lines if ln.startswith("hint:")]
     denied = [h for h in hints if re.search(r"\b40[13]\b|authentication|credentials", h)]
@@ -296,9 +286,6 @@ def run_jobs(jobs: list[LockJob], on_done: ProgressCallback | None = None) -> li
 
 # --- resolving without writing (bumper align) ------------------------------------------
 
-# [tool.uv] keys that name indexes: bumper passes those itself (mapped, credentials by netrc)
-INDEX_KEYS = ("index-url", "extra-index-url", "index", "default-index", "find-links")
-
 
 @dataclass(frozen=True)
 class Resolution:
@@ -309,27 +296,6 @@ class Resolution:
     message: str
 
 
-def folder_uv_settings(pyproject_text: str) -> tuple[list[str], str]:
-    """A folder's extra indexes ([tool.uv] extra-index-url, [[tool.uv.index]] urls) and its
-    other [tool.uv] settings (constraints, overrides, index-strategy...) as a uv.toml text."""
-    import tomllib
-
-    import tomlkit
-
-    tool = tomllib.loads(pyproject_text).get("tool")
-    uv = tool.get("uv") if isinstance(tool, dict) else None
-    if not isinstance(uv, dict):
-        return [], ""
-    extra = uv.get("extra-index-url")
-    urls = [extra] if isinstance(extra, str) else [u for u in extra or [] if isinstance(u, str)]
-    named = uv.get("index")
-    for entry in named if isinstance(named, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("url"), str):
-            urls.append(entry["url"])
-    settings = {key: value for key, value in uv.items() if key not in INDEX_KEYS}
-    return list(dict.fromkeys(urls)), tomlkit.dumps(settings)
-
-
 UvBatch = Batch  # the uv processes of several resolutions, so that Ctrl-C stops them all
 
 
@@ -338,36 +304,22 @@ def uv_batch() -> UvBatch:
 
 
 def resolve(job: LockJob, pyproject_text: str, lock_text: str | None,
-            extra_indexes: tuple[IndexUrl, ...] = (), batch: UvBatch | None = None) -> Resolution:
+            batch: UvBatch | None = None) -> Resolution:
     """Resolve ``pyproject_text`` as `bumper lock` would (preferring ``lock_text``'s pins), in
     a temporary folder: nothing in the tree is read or written. A resolver conflict is a
     result; any other failure of uv (an index down, a wrong URL) is raised."""
     with tempfile.TemporaryDirectory(prefix="bumper-resolve-") as tmp:
-        where = Path(tmp)
-        (where / "pyproject.toml").write_text(pyproject_text, encoding="utf-8")
-        config = where / "uv.toml"
-        config.write_text(folder_uv_settings(pyproject_text)[1], encoding="utf-8")
-        output = where / LOCK_NAME
-        if lock_text:
-            output.write_text(_body(lock_text), encoding="utf-8")
-        run = LockJob(folder=where, rel=job.rel, index=job.index, python=job.python)
-        cmd = [*command(run, output), f"--config-file={config}",
-               *(f"--extra-index-url={index.request_url()}" for index in extra_indexes)]
-        netrc = Netrc((job.index, *extra_indexes), where)
-        try:
-            proc, stderr = _spawn(cmd, run, netrc, batch or Batch())
-        finally:
-            netrc.close()
-        if proc.returncode < 0:
-            raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
-        if proc.returncode != 0:
-            if not _no_solution(stderr, job):
-                raise ExternalError(f"uv could not resolve {job.rel}: {_reason(stderr, job)}")
-            text = stderr
-            for index in (job.index, *extra_indexes):
-                text = _public_text(text, index)
-            return Resolution(False, "", text)
-        return Resolution(True, _body(output.read_text(encoding="utf-8")), "")
+        proc, stderr, text = _uv(job, Path(tmp), pyproject_text,
+                                 body(lock_text) if lock_text else None, batch or Batch())
+    if proc.returncode < 0:
+        raise ExternalError(f"uv for {job.rel} was killed (signal {-proc.returncode})")
+    if proc.returncode != 0:
+        if not _no_solution(stderr, job):
+            raise ExternalError(f"uv could not resolve {job.rel}: {_reason(stderr, job)}")
+        for index in (job.index, *job.others):
+            stderr = _public_text(stderr, index)
+        return Resolution(False, "", stderr)
+    return Resolution(True, body(text), "")
 
 
 def _no_solution(stderr: str, job: LockJob) -> bool:
@@ -379,15 +331,11 @@ def _no_solution(stderr: str, job: LockJob) -> bool:
     return not any(re.search(r"\b40[13]\b|authentication|credentials", h) for h in hints)
 
 
-def comparable(text: str) -> list[str]:
-    """A lock without its comment lines: what `lock --check` compares."""
-    return [ln.rstrip() for ln in text.splitlines()
-            if ln.strip() and not ln.lstrip().startswith("#")]
-
-
 def job_for(image: ImageDir, *, folder: Path | None = None, index_url: str | None = None,
-            upgrade: bool = False, upgrade_packages: tuple[str, ...] = ()) -> LockJob:
-    """The lock job of an image folder (optionally of its staging copy, or a new index)."""
+            upgrade: bool = False, upgrade_packages: tuple[str, ...] = (),
+            policy: str = "auto") -> LockJob:
+    """The lock job of an image folder (optionally of its staging copy, or a new index);
+    ``policy``: the ``[tool.bumper] hashes`` setting of its scheme."""
     url = index_url or image.index_url()
     if url is None:
         raise UsageError(f"{image.rel}: no index URL in pyproject.toml ([tool.uv] index-url), "
@@ -395,6 +343,16 @@ def job_for(image: ImageDir, *, folder: Path | None = None, index_url: str | Non
     if image.stack is None:
         raise UsageError(f"{image.rel}: cannot tell the Python version (set requires-python in "
                          "pyproject.toml; bumper check lists what is missing)")
-    return LockJob(folder=folder or image.path, rel=image.rel, index=with_env_credentials(url),
-                   python=image.stack.python, upgrade=upgrade, upgrade_packages=upgrade_packages,
-                   hashes=hashed(image.texts.get(LOCK_NAME, "")))
+    return with_indexes(LockJob(folder=folder or image.path, rel=image.rel,
+                                index=with_env_credentials(url), python=image.stack.python,
+                                upgrade=upgrade, upgrade_packages=upgrade_packages,
+                                hashes=hashed(image.texts.get(LOCK_NAME, ""), policy)),
+                        image.texts.get("pyproject.toml", ""))
+
+
+def with_indexes(job: LockJob, pyproject_text: str) -> LockJob:
+    """The job with the other indexes the folder's pyproject names."""
+    settings = uvsettings.read(pyproject_text)
+    extra = uvsettings.indexes(settings.extra_index_urls, job.index)
+    named = uvsettings.indexes([i.url for i in settings.named], job.index)
+    return replace(job, extra=extra, named=tuple(i for i in named if i not in extra))

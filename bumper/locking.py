@@ -6,7 +6,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bumper import lock
+from bumper import lock, lockform
+from bumper.config import Config
 from bumper.discover import LOCK, ImageDir
 from bumper.fsutil import atomic_write
 
@@ -27,9 +28,12 @@ def _diff(old: str, new: str, rel: str) -> str:
 
 
 def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str, ...] = (),
-           write: bool = True, progress: bool = False) -> list[LockResult]:
-    """Lock every folder (concurrently); write the locks that changed when ``write``."""
-    jobs = [lock.job_for(image, upgrade=upgrade, upgrade_packages=packages) for image in images]
+           write: bool = True, progress: bool = False,
+           config: Config | None = None) -> list[LockResult]:
+    """Lock every folder (concurrently); write the locks that changed when ``write``. Each
+    lock keeps its form unless ``[tool.bumper] hashes`` (the folder's scheme) forces one."""
+    jobs = [lock.job_for(image, upgrade=upgrade, upgrade_packages=packages,
+                         policy=_policy(config, image)) for image in images]
 
     shown = False
 
@@ -49,7 +53,7 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
     results = []
     for image, new in zip(images, texts, strict=True):
         old = image.texts.get(LOCK, "")
-        changed = lock.comparable(old) != lock.comparable(new)
+        changed = lockform.comparable(old) != lockform.comparable(new)
         # A lock whose only change would be comment lines (uv's "# via" notes, the
         # header) is left alone: a scheduled refresh then opens no empty pull request.
         if write and (changed or not old.strip()):
@@ -57,3 +61,8 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
         diff = _diff(old, new, image.rel) if changed else ""
         results.append(LockResult(image.rel, changed, diff))
     return results
+
+
+def _policy(config: Config | None, image: ImageDir) -> str:
+    scheme = config.scheme_for(image.name) if config else None
+    return scheme.hashes if scheme else "auto"

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bumper import companions, discover
+from bumper import companions, depplan, discover
 from bumper.bump import (
     FLAGS,
     Clients,
@@ -17,7 +17,9 @@ from bumper.bump import (
     check_sets,
     edits_line,
     file_edits,
+    hash_policy,
     index_for,
+    list_edits,
     load_images,
     require_readable,
     segment_fits,
@@ -51,6 +53,9 @@ class MajorRequest:
     index_url: str | None = None
     sets: tuple[str, ...] = ()
     retire: bool = False
+    adds: tuple[str, ...] = ()
+    removes: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
     align: bool = True  # a new Training Hub must resolve with each folder (--no-align: skip)
 
     def changes(self) -> dict[str, str]:
@@ -64,7 +69,8 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
                          "--training-hub or --python")
     if "cuda" in changes and "rocm" in changes:
         raise UsageError("--cuda and --rocm change different folders; run one bump for each")
-    sets = check_sets(req.sets)
+    sets = check_sets(req.sets, changes)
+    lists = depplan.parse(req.adds, req.removes, req.overrides)
     sources = _sources(config, req, changes)
     if req.name and len(sources) > 1:
         raise UsageError(f"--name {req.name}: names one folder, but the bump makes "
@@ -78,7 +84,7 @@ def plan_major(config: Config, req: MajorRequest) -> Plan:
                              f"({image.stack.describe()})")
         stacks.append((image, image.stack, new_stack))
     full, tag = base_image_form(req.base_image, len(sources))
-    values = Values(full, tag, req.index_url, sets, several=len(sources) > 1)
+    values = Values(full, tag, req.index_url, sets, several=len(sources) > 1, lists=lists)
     folders: list[FolderPlan] = []
     warnings: list[str] = []
     details: list[str] = []
@@ -188,10 +194,14 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
                  old_index=image.index_url(), new_index=strip_userinfo(index) if index else None,
                  base_image=values.full, base_tag=values.tag,
                  **_renamed_texts(config, image, new_stack, name))
-    direct, repins = split_sets(image, values, index, clients)
+    scheme = config.scheme_for(image.name)
+    sets = split_sets(image, values, index, clients, scheme.cve_fixes if scheme else "auto")
     old_files = text_files(image.path)
-    new = file_edits(image, rw, direct)
+    new = file_edits(image, rw, sets.direct)
+    notes = list_edits(image, new, sets, values, index=index, clients=clients)
     hashes = _adopt_scheme(config, image, name, new)
+    if hashes is None:
+        hashes = hash_policy(scheme)
     warnings = []
     ref = _base_image(new.get(DOCKERFILE, image.texts.get(DOCKERFILE, "")))
     if values.full is None and values.tag is None and ref:
@@ -202,7 +212,8 @@ def _major_folder(config: Config, req: MajorRequest, image: ImageDir, new_stack:
         warnings.append(f"{dst_rel}: --name {name} is not the name the naming scheme gives "
                         f"({config.naming.render(new_stack)}); bumper check will say so")
     folder = FolderPlan(src_rel=image.rel, dst_rel=dst_rel, old=old_files, new=new, rewrite=rw,
-                        index_url=index, relock=True, repins=repins, before=None,
+                        index_url=index, relock=True, repins=sets.repins, before=None,
+                        notes=notes,
                         leftovers=_leftovers(dst_rel, {**old_files, **new}, rw),
                         accepted=("name",) if chosen else (), hashes=hashes)
     return folder, warnings

@@ -42,6 +42,7 @@ class FolderPlan:
     before: list[Finding] | None = field(default_factory=list)
     accepted: tuple[str, ...] = ()  # check rules the user chose to break (--name: "name")
     hashes: bool | None = None  # lock with --generate-hashes; None: the form the lock has
+    notes: list[str] = field(default_factory=list)  # where each requirement went, and why
 
     @property
     def is_new(self) -> bool:
@@ -107,6 +108,7 @@ def render(plan: Plan) -> str:
         for pin in folder.repins:
             chunks.append(f"  pin {pin.name}=={pin.version} in {folder.dst_rel}/{LOCK} "
                           f"({len(pin.hashes)} hashes)\n")
+        chunks.extend(f"  {note}\n" for note in folder.notes)
     for edit in plan.files:
         chunks.extend(companions.diff(edit))
     chunks.extend(f"remove folder {rel}\n" for rel in plan.removals)
