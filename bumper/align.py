@@ -130,28 +130,47 @@ def _missing_pin(index: str, folder: str, pin: Pin,
     return None
 
 
+def pin_indexes(image: ImageDir) -> dict[str, tuple[str, ...]]:
+    """The index URLs each lock pin may come from: the named index ``[tool.uv.sources]``
+    gives it, else the folder's index or one of its extra indexes."""
+    from bumper import uvsettings
+
+    main = index_of(image)
+    settings = uvsettings.read(image.texts.get(PYPROJECT, ""))
+    others = tuple(u for u in settings.extra_index_urls if u != main)
+    out = {}
+    for pin in image.lock.pins if image.lock else []:
+        named = settings.index_of(pin.name)
+        out[pin.key] = (named.url,) if named else (main, *others)
+    return out
+
+
 def missing(images: list[ImageDir]) -> list[Missing]:
-    """Every lock pin its folder's index lacks (version absent or no hash matching)."""
-    jobs: list[tuple[IndexClient, str, Pin]] = []
+    """Every lock pin its own index lacks (version absent or no hash matching): the index
+    its ``[tool.uv.sources]`` entry names, else the folder's (or an extra index)."""
+    jobs: list[tuple[list[IndexClient], str, Pin]] = []
     clients: dict[str, IndexClient] = {}
     try:
         for image in images:
             if image.lock is None:
                 raise UsageError(f"{image.rel}/{LOCK}: missing (run: bumper lock {image.rel})")
-            url = index_of(image)
-            client = clients.get(url) or clients.setdefault(
-                url, IndexClient(with_env_credentials(url)))
-            jobs.extend((client, image.rel, pin) for pin in image.lock.pins)
+            where = pin_indexes(image)
+            for pin in image.lock.pins:
+                chosen = [clients.get(url) or clients.setdefault(
+                    url, IndexClient(with_env_credentials(url))) for url in where[pin.key]]
+                jobs.append((chosen, image.rel, pin))
         # One listing per project and index, all fetched concurrently, then checked.
-        keys = list(dict.fromkeys((id(c), pin.key) for c, _, pin in jobs))
+        keys = list(dict.fromkeys((id(c), pin.key) for cs, _, pin in jobs for c in cs))
         by_id = {id(c): c for c in clients.values()}
         listings = concurrently(lambda key: by_id[key[0]].versions(key[1]), keys)
         pages = dict(zip(keys, listings, strict=True))
-        out = []
-        for client, folder, pin in jobs:
-            problem = _missing_pin(client.index.public, folder, pin, pages[(id(client), pin.key)])
-            if problem is not None:
-                out.append(problem)
+        out: list[Missing] = []
+        for chosen, folder, pin in jobs:
+            problems = [_missing_pin(c.index.public, folder, pin, pages[(id(c), pin.key)])
+                        for c in chosen]
+            first = problems[0]
+            if first is not None and all(problem is not None for problem in problems):
+                out.append(first)
         return out
     finally:
         for client in clients.values():

@@ -64,6 +64,8 @@ for _code, _family, _severity, _summary in (
     ("L006", "lock", ERROR, "a lock pin violates a [tool.uv] constraint-dependencies entry"),
     ("L007", "lock", ERROR, "the lock is missing or empty"),
     ("L008", "lock", ERROR, "the lock holds a -r, -c or -e line"),
+    ("L009", "sources", ERROR, "[tool.uv.sources] names an index [[tool.uv.index]] lacks"),
+    ("L010", "sources", ERROR, "a lock pin comes from an index the lock does not name"),
     ("D001", "markers", ERROR, "MIDSTREAM ONLY banners are unbalanced"),
     ("D002", "downstream", ERROR, "a midstream-only step is not guarded by ARG DOWNSTREAM"),
     ("D003", "downstream", ERROR, "ARG DOWNSTREAM is missing or does not default to false"),
