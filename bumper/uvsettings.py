@@ -27,7 +27,8 @@ from bumper.urls import IndexUrl, with_env_credentials
 # [tool.uv] keys that name indexes (bumper passes them itself) or only a project can hold
 INDEX_KEYS = ("index-url", "extra-index-url", "index", "default-index", "find-links")
 PROJECT_ONLY = ("sources", "workspace", "dev-dependencies", "managed", "package",
-                "default-groups", "conflicts", "build-backend", "required-version")
+                "default-groups", "conflicts", "build-backend", "environments",
+                "required-environments")  # uv refuses these in a uv.toml
 
 
 @dataclass(frozen=True)

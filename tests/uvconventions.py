@@ -94,7 +94,7 @@ def pyproject(kind: str) -> str:
     text += PROJECT.format(name=NAME, more=more) + "\n[tool.uv]\n" + f'index-url = "{MAIN}"\n'
     if kind == "constraints":
         text += ("constraint-dependencies = [\n    # CVE fixes (transitive)\n"
-                 '    "starlette>=1.2.0,<1.4",  # CVE-2025-0001\n'
+                 '    "starlette>=1.2.0,<1.3",  # CVE-2025-0001\n'
                  '    "urllib3~=2.5.0",\n]\n')
     elif kind == "override":
         text += 'override-dependencies = [\n    "numpy>=2.0.0,<2.4",\n]\n'
