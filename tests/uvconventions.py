@@ -22,7 +22,6 @@ maintainers would run; `hand_lock` is also what the tests compare bumper's locks
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -36,9 +35,10 @@ MAIN = f"{PUBLIC_HOST}api/pypi/public-rhai/rhoai/3.4-EA1/cpu-ubi9-uvconv/simple/
 GA = f"{PUBLIC_HOST}api/pypi/public-rhai/rhoai/3.4-EA1/ga-ubi9/simple/"
 FIXTURES = ("constraints", "override", "two-index", "sources")
 
+BASE = "registry.example.com/opendatahub/odh-workbench-jupyter-minimal-cpu-py312-ubi9:2025b-v1.39"
 DOCKERFILE = f"""\
 # {NAME}: Training Hub 0.5.0 / CPU / PyTorch 2.9.1 / Python 3.12
-ARG BASE_IMAGE=registry.example.com/opendatahub/odh-workbench-jupyter-minimal-cpu-py312-ubi9:2025b-v1.39
+ARG BASE_IMAGE={BASE}
 ARG PYTHON_VERSION=3.12
 
 FROM ${{BASE_IMAGE}}
@@ -129,8 +129,11 @@ def hand_lock(folder: Path, local_prefix: str, env: dict[str, str], *,
         where.mkdir()
         (where / "pyproject.toml").write_text(text.replace(PUBLIC_HOST, local_prefix),
                                               encoding="utf-8")
-        if (folder / "requirements.txt").exists() and not upgrade:
-            shutil.copy(folder / "requirements.txt", where / "requirements.txt")
+        lock = folder / "requirements.txt"
+        if lock.exists() and not upgrade:  # the pins to prefer, without the hand-kept lines
+            kept = lock.read_text(encoding="utf-8").splitlines(keepends=True)
+            (where / "requirements.txt").write_text(
+                "".join(ln for ln in kept if not ln.startswith("--")), encoding="utf-8")
         (Path(tmp) / "xdg").mkdir()
         cmd = [uv_bin(), "pip", "compile", *(["--generate-hashes"] if hashes else []),
                f"--index-url={MAIN.replace(PUBLIC_HOST, local_prefix)}",
@@ -139,7 +142,7 @@ def hand_lock(folder: Path, local_prefix: str, env: dict[str, str], *,
         python = build_python()
         if python:
             cmd.append(f"--python={python}")
-        done = subprocess.run(cmd, cwd=where, env={**env, "XDG_CONFIG_HOME": str(Path(tmp) / "xdg")},
+        done = subprocess.run(cmd, cwd=where, env={**env, "XDG_CONFIG_HOME": f"{tmp}/xdg"},
                               capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr
         out = (where / "requirements.txt").read_text(encoding="utf-8")
