@@ -4,7 +4,7 @@ import pytest
 
 from tests.helpers import copy_examples
 
-pytest_plugins = ["localindex.pytest_fixtures", "tests.bumprepo"]
+pytest_plugins = ["localindex.pytest_fixtures", "tests.bumprepo", "tests.uvconventions"]
 
 
 @pytest.fixture

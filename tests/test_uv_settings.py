@@ -7,7 +7,6 @@ constraints allow) and ``ga-ubi9`` (a second index).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,36 +17,16 @@ from packaging.requirements import Requirement
 
 from localindex.server import IndexServer
 from tests.bumprepo import Repo, lock_pins
-from tests.uvconventions import FIXTURES, GA, IMAGES, MAIN, NAME, PUBLIC_HOST, hand_lock, write_repo
-
-DIR = f"{IMAGES}/{NAME}"
-
-
-def local_prefix(server: IndexServer) -> str:
-    return server.prefix_map.split("=", 1)[1]
-
-
-@pytest.fixture(scope="session")
-def uv_repos(tmp_path_factory: pytest.TempPathFactory, bump_env: dict[str, str],
-             shared_index: IndexServer) -> dict[str, Path]:
-    out = {}
-    for kind in FIXTURES:
-        root = tmp_path_factory.mktemp(kind) / "repo"
-        root.mkdir()
-        write_repo(root, kind, local_prefix(shared_index), bump_env)
-        out[kind] = root
-    return out
-
-
-@pytest.fixture
-def make_repo(uv_repos: dict[str, Path], tmp_path: Path, bump_env: dict[str, str],
-              shared_index: IndexServer) -> Callable[[str], Repo]:
-    def make(kind: str) -> Repo:
-        dst = tmp_path / kind
-        shutil.copytree(uv_repos[kind], dst, symlinks=True)
-        return Repo(dst, bump_env, shared_index)
-
-    return make
+from tests.uvconventions import (
+    DIR,
+    FIXTURES,
+    GA,
+    MAIN,
+    NAME,
+    PUBLIC_HOST,
+    hand_lock,
+    local_prefix,
+)
 
 
 def folder(repo: Repo) -> Path:
@@ -71,9 +50,9 @@ def constraints_hold(pyproject: str, lock: str) -> None:
 
 @pytest.mark.parametrize("kind", FIXTURES)
 def test_lock_and_upgrade_give_the_pins_of_the_documented_command(
-        kind: str, make_repo: Callable[[str], Repo], shared_index: IndexServer,
+        kind: str, uv_repo: Callable[[str], Repo], shared_index: IndexServer,
         bump_env: dict[str, str]) -> None:
-    repo = make_repo(kind)
+    repo = uv_repo(kind)
     path = folder(repo)
     prefix = local_prefix(shared_index)
     before = (path / "requirements.txt").read_bytes()
@@ -87,17 +66,17 @@ def test_lock_and_upgrade_give_the_pins_of_the_documented_command(
     assert lock.startswith(f"--index-url={MAIN}\n")
 
 
-def test_constraints_forbid_what_the_index_has(make_repo: Callable[[str], Repo]) -> None:
+def test_constraints_forbid_what_the_index_has(uv_repo: Callable[[str], Repo]) -> None:
     """Without the folder's constraints uv would take starlette 1.4.0 and urllib3 2.6.0."""
-    repo = make_repo("constraints")
+    repo = uv_repo("constraints")
     repo.ok("lock", "--upgrade", DIR)
     pins = lock_pins(repo.read(NAME, "requirements.txt"))
     assert pins["starlette"] == "1.2.0"
     assert pins["urllib3"] == "2.5.0"
 
 
-def test_the_override_is_what_lets_the_folder_resolve(make_repo: Callable[[str], Repo]) -> None:
-    repo = make_repo("override")
+def test_the_override_is_what_lets_the_folder_resolve(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("override")
     repo.ok("lock", "--upgrade", DIR)
     pins = lock_pins(repo.read(NAME, "requirements.txt"))
     assert pins["numpy"] == "2.3.5" and pins["rhai-eval-harness"] == "0.3.0"
@@ -107,17 +86,17 @@ def test_the_override_is_what_lets_the_folder_resolve(make_repo: Callable[[str],
     assert "numpy" in run.err
 
 
-def test_unsafe_best_match_takes_the_second_index(make_repo: Callable[[str], Repo]) -> None:
-    repo = make_repo("two-index")
+def test_unsafe_best_match_takes_the_second_index(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("two-index")
     repo.ok("lock", "--upgrade", DIR)
     lock = repo.read(NAME, "requirements.txt")
     assert lock_pins(lock)["urllib3"] == "2.6.1"  # only the GA index has it
     assert lock.splitlines()[:2] == [f"--index-url={MAIN}", f"--extra-index-url={GA}"]
 
 
-def test_user_configuration_stays_out(make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+def test_user_configuration_stays_out(uv_repo: Callable[[str], Repo], tmp_path: Path) -> None:
     """A user-level uv.toml that would override numpy changes nothing in bumper's lock."""
-    repo = make_repo("constraints")
+    repo = uv_repo("constraints")
     xdg = tmp_path / "xdg"
     (xdg / "uv").mkdir(parents=True)
     (xdg / "uv" / "uv.toml").write_text('override-dependencies = ["urllib3==2.6.0"]\n'
@@ -132,8 +111,8 @@ def test_user_configuration_stays_out(make_repo: Callable[[str], Repo], tmp_path
 
 @pytest.mark.parametrize("kind", ["constraints", "override"])
 def test_a_refresh_with_nothing_new_changes_no_byte(kind: str,
-                                                    make_repo: Callable[[str], Repo]) -> None:
-    repo = make_repo(kind)
+                                                    uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo(kind)
     before = repo.read(NAME, "requirements.txt")
     hashed = "--hash=" in before
     assert hashed == (kind == "override")
@@ -143,8 +122,8 @@ def test_a_refresh_with_nothing_new_changes_no_byte(kind: str,
     assert repo.git("status", "--porcelain") == ""
 
 
-def test_the_hashes_key_forces_a_form(make_repo: Callable[[str], Repo]) -> None:
-    repo = make_repo("constraints")
+def test_the_hashes_key_forces_a_form(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("constraints")
     (repo.root / "pyproject.toml").write_text('[tool.bumper]\nhashes = "always"\n',
                                               encoding="utf-8")
     repo.ok("lock", DIR)
@@ -168,10 +147,10 @@ def pip_accepts(repo: Repo, server: IndexServer, tmp_path: Path) -> None:
     assert "Would install" in done.stdout
 
 
-def test_a_cve_fix_updates_the_constraint_in_place(make_repo: Callable[[str], Repo],
+def test_a_cve_fix_updates_the_constraint_in_place(uv_repo: Callable[[str], Repo],
                                                    shared_index: IndexServer,
                                                    tmp_path: Path) -> None:
-    repo = make_repo("constraints")
+    repo = uv_repo("constraints")
     before = repo.read(NAME, "pyproject.toml")
     run = repo.ok("minor", DIR, "--set", "starlette>=1.3.1", "--yes")
     after = repo.read(NAME, "pyproject.toml")
@@ -184,10 +163,10 @@ def test_a_cve_fix_updates_the_constraint_in_place(make_repo: Callable[[str], Re
     pip_accepts(repo, shared_index, tmp_path)
 
 
-def test_a_hashed_transitive_fix_gives_a_fully_hashed_lock(make_repo: Callable[[str], Repo],
+def test_a_hashed_transitive_fix_gives_a_fully_hashed_lock(uv_repo: Callable[[str], Repo],
                                                           shared_index: IndexServer,
                                                           tmp_path: Path) -> None:
-    repo = make_repo("override")
+    repo = uv_repo("override")
     repo.ok("minor", DIR, "--set", "urllib3~=2.5.0", "--yes")
     lock = repo.read(NAME, "requirements.txt")
     assert lock_pins(lock)["urllib3"] == "2.5.0"
@@ -199,16 +178,16 @@ def test_a_hashed_transitive_fix_gives_a_fully_hashed_lock(make_repo: Callable[[
     pip_accepts(repo, shared_index, tmp_path)
 
 
-def test_an_unhashed_lock_gets_an_unhashed_repin(make_repo: Callable[[str], Repo]) -> None:
-    repo = make_repo("two-index")
+def test_an_unhashed_lock_gets_an_unhashed_repin(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("two-index")
     repo.ok("minor", DIR, "--set", "anyio>=4.0", "--yes")
     lock = repo.read(NAME, "requirements.txt")
     assert "--hash=" not in lock
     assert lock.splitlines()[:2] == [f"--index-url={MAIN}", f"--extra-index-url={GA}"]
 
 
-def test_cve_fixes_constraints_starts_the_list(make_repo: Callable[[str], Repo]) -> None:
-    repo = make_repo("override")
+def test_cve_fixes_constraints_starts_the_list(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("override")
     (repo.root / "pyproject.toml").write_text('[tool.bumper]\ncve-fixes = "constraints"\n',
                                               encoding="utf-8")
     repo.commit_all("settings")

@@ -22,11 +22,17 @@ maintainers would run; `hand_lock` is also what the tests compare bumper's locks
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bumper.lock import build_python, uv_bin
+from localindex.server import IndexServer
+from tests.bumprepo import Repo
 
 IMAGES = "images/universal/training"
 NAME = "th05-cpu-torch291-py312"
@@ -34,6 +40,7 @@ PUBLIC_HOST = "https://packages.example.com/"
 MAIN = f"{PUBLIC_HOST}api/pypi/public-rhai/rhoai/3.4-EA1/cpu-ubi9-uvconv/simple/"
 GA = f"{PUBLIC_HOST}api/pypi/public-rhai/rhoai/3.4-EA1/ga-ubi9/simple/"
 FIXTURES = ("constraints", "override", "two-index", "sources")
+DIR = f"{IMAGES}/{NAME}"
 
 BASE = "registry.example.com/opendatahub/odh-workbench-jupyter-minimal-cpu-py312-ubi9:2025b-v1.39"
 DOCKERFILE = f"""\
@@ -174,3 +181,33 @@ def write_repo(root: Path, kind: str, local_prefix: str, env: dict[str, str]) ->
                  ["commit", "-q", "-m", f"{kind} image folder"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
     return folder
+
+
+def local_prefix(server: IndexServer) -> str:
+    """Where BUMPER_INDEX_MAP sends the public host."""
+    return server.prefix_map.split("=", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def uv_repos(tmp_path_factory: pytest.TempPathFactory, bump_env: dict[str, str],
+             shared_index: IndexServer) -> dict[str, Path]:
+    """Each fixture folder's repo, written and committed once per session."""
+    out = {}
+    for kind in FIXTURES:
+        root = tmp_path_factory.mktemp(kind) / "repo"
+        root.mkdir()
+        write_repo(root, kind, local_prefix(shared_index), bump_env)
+        out[kind] = root
+    return out
+
+
+@pytest.fixture
+def uv_repo(uv_repos: dict[str, Path], tmp_path: Path, bump_env: dict[str, str],
+            shared_index: IndexServer) -> Callable[[str], Repo]:
+    """A private copy of one fixture folder's repo (by kind)."""
+    def make(kind: str) -> Repo:
+        dst = tmp_path / kind
+        shutil.copytree(uv_repos[kind], dst, symlinks=True)
+        return Repo(dst, bump_env, shared_index)
+
+    return make
