@@ -145,20 +145,37 @@ def pin_indexes(image: ImageDir) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def missing(images: list[ImageDir]) -> list[Missing]:
+def _other_locks(image: ImageDir, listed: tuple[str, ...]) -> list[tuple[str, list[Pin]]]:
+    """The folder's other locks: each one's own index (its first line) and its pins."""
+    from bumper import fsutil, locks
+    from bumper.formats.requirements import read as read_lock
+
+    out = []
+    for spec in locks.find(image.path, listed)[1:]:
+        pins = read_lock(fsutil.read_text(image.path / spec.name)).pins
+        out.append((spec.index_url or index_of(image), pins))
+    return out
+
+
+def missing(images: list[ImageDir], listed: tuple[str, ...] = ()) -> list[Missing]:
     """Every lock pin its own index lacks (version absent or no hash matching): the index
-    its ``[tool.uv.sources]`` entry names, else the folder's (or an extra index)."""
+    its ``[tool.uv.sources]`` entry names, else the lock's (or an extra index); for every
+    lock of the folder."""
     jobs: list[tuple[list[IndexClient], str, Pin]] = []
     clients: dict[str, IndexClient] = {}
+
+    def client_of(url: str) -> IndexClient:
+        return clients.get(url) or clients.setdefault(url, IndexClient(with_env_credentials(url)))
+
     try:
         for image in images:
             if image.lock is None:
                 raise UsageError(f"{image.rel}/{LOCK}: missing (run: bumper lock {image.rel})")
             where = pin_indexes(image)
             for pin in image.lock.pins:
-                chosen = [clients.get(url) or clients.setdefault(
-                    url, IndexClient(with_env_credentials(url))) for url in where[pin.key]]
-                jobs.append((chosen, image.rel, pin))
+                jobs.append(([client_of(url) for url in where[pin.key]], image.rel, pin))
+            for url, pins in _other_locks(image, listed):
+                jobs.extend(([client_of(url)], image.rel, pin) for pin in pins)
         # One listing per project and index, all fetched concurrently, then checked.
         keys = list(dict.fromkeys((id(c), pin.key) for cs, _, pin in jobs for c in cs))
         by_id = {id(c): c for c in clients.values()}

@@ -111,7 +111,7 @@ def _apply(plan: Plan, config: Config, lock: bool, commit: bool,
         staged_files = companions.stage(plan.files, config.repo, staging.root)
         with _Meanwhile(plan, config, commit) as meanwhile:
             if lock:
-                _lock(plan, staged)
+                _lock(plan, staged, config.locks)
         git = meanwhile.git
         _repin(plan, staged)
         carried, flagged, accepted = _verify(plan, staged, config, lock, meanwhile.before)
@@ -236,8 +236,10 @@ def _git(config: Config) -> Git:
     return Git(config.repo)
 
 
-def _lock(plan: Plan, staged: list[Path]) -> None:
+def _lock(plan: Plan, staged: list[Path], listed: tuple[str, ...] = ()) -> None:
+    """Relock every lock of every folder that needs it (each with its own command line)."""
     from bumper import lock as uvlock
+    from bumper import locks
     from bumper.urls import with_env_credentials
 
     jobs, targets = [], []
@@ -246,15 +248,17 @@ def _lock(plan: Plan, staged: list[Path]) -> None:
             continue
         lock_file = path / LOCK
         text = lock_file.read_text(encoding="utf-8") if lock_file.is_file() else ""
+        policy = {True: "always", False: "never", None: "auto"}[folder.hashes]
         job = uvlock.LockJob(folder=path, rel=folder.dst_rel,
                              index=with_env_credentials(folder.index_url),
                              python=folder.rewrite.new.python, upgrade=folder.upgrade,
-                             hashes=lockform.hashed(text) if folder.hashes is None
-                             else folder.hashes)
-        jobs.append(uvlock.with_indexes(job, read_text(path / PYPROJECT)))
-        targets.append(path)
-    for path, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
-        atomic_write(path / LOCK, text)
+                             hashes=lockform.hashed(text, policy))
+        for each in locks.jobs(uvlock.with_indexes(job, read_text(path / PYPROJECT)), path,
+                               listed, policy):
+            jobs.append(each)
+            targets.append(path / each.lock_name)
+    for target, text in zip(targets, uvlock.run_jobs(jobs), strict=True):
+        atomic_write(target, text)
 
 
 def _repin(plan: Plan, staged: list[Path]) -> None:

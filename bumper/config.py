@@ -38,6 +38,11 @@ when absent; `bumper init` writes them):
                 the lock for transitive ones), "constraints" ([tool.uv]
                 constraint-dependencies) or "auto"
 
+  locks         lock files besides requirements.txt, in every folder that has them (those
+                with a uv header naming their inputs are found without it), e.g.
+                ``locks = ["requirements-ga.txt"]``; each keeps its own first line (its
+                index) and header flags
+
   legacy        older naming schemes still present during a transition, as a list of
                 tables with their own naming (required) and any of the keys above;
                 their folders are checked against them and never made anew:
@@ -100,6 +105,7 @@ class Config:
     companions: tuple[Companion, ...] = DEFAULT_COMPANIONS
     schemes: tuple[Scheme, ...] = ()  # the current one first, then the legacy ones
     configured: frozenset[str] = frozenset()  # the keys [tool.bumper] sets
+    locks: tuple[str, ...] = ()  # other lock files of a folder (see `bumper.locks`)
 
     @property
     def all_schemes(self) -> tuple[Scheme, ...]:
@@ -223,7 +229,7 @@ def _legacy(value: object, origin: str) -> list[Scheme]:
 
 def load(repo: Path) -> Config:
     settings, origin = _settings(repo)
-    known = {"images-root", "companions", "legacy", *SCHEME_KEYS}
+    known = {"images-root", "companions", "legacy", "locks", *SCHEME_KEYS}
     for key in settings:
         if key not in known:
             raise UsageError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(known))})")
@@ -234,5 +240,12 @@ def load(repo: Path) -> Config:
     schemes = (current, *_legacy(settings.get("legacy", []), origin))
     companions = (_companions(settings["companions"], origin) if "companions" in settings
                   else DEFAULT_COMPANIONS)
+    locks = settings.get("locks", [])
+    if not isinstance(locks, list) or not all(
+            isinstance(n, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.txt", n)
+            for n in locks):
+        raise UsageError(f"{origin}: locks must be a list of lock file names in the folder "
+                         '(locks = ["requirements-ga.txt"])')
     return Config(repo=repo, images_root=(repo / root).resolve(), naming=current.naming,
-                  companions=companions, schemes=schemes, configured=frozenset(settings))
+                  companions=companions, schemes=schemes, configured=frozenset(settings),
+                  locks=tuple(locks))

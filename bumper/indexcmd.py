@@ -82,7 +82,7 @@ def missing(ctx: Any, dirs: tuple[str, ...]) -> int:
 
     config = ctx.config()
     images = [discover.load(config, p) for p in discover.resolve(config, dirs)]
-    found = align.missing(images)
+    found = align.missing(images, config.locks)
     if ctx.format == "json":
         output.emit_json({"command": "index missing", "ok": not found,
                           "folders": [i.rel for i in images],

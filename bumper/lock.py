@@ -63,6 +63,10 @@ class LockJob:
     upgrade: bool = False
     upgrade_packages: tuple[str, ...] = field(default_factory=tuple)
     hashes: bool = True  # --generate-hashes: the lock keeps the form it has (see `hashed`)
+    lock_name: str = LOCK_NAME  # the lock file (a folder may have several: bumper.locks)
+    inputs: tuple[str, ...] = ("pyproject.toml",)
+    args: tuple[str, ...] = ()  # the flags of the lock's own header (--extra ...)
+    header: str | None = None  # the command its header keeps (None: bumper lock DIR)
     extra: tuple[IndexUrl, ...] = ()  # [tool.uv] extra-index-url: passed to uv
     named: tuple[IndexUrl, ...] = ()  # [[tool.uv.index]]: in uv's copy of the pyproject
 
@@ -117,11 +121,11 @@ def uv_time_limit() -> float:
 def command(job: LockJob, output: Path, config: tuple[str, ...] = ("--no-config",)) -> list[str]:
     """uv's command line; ``config``: the arguments that say which configuration uv reads
     (`uvsettings.write_inputs`: the folder's own, and nothing else)."""
-    cmd = [uv_bin(), "pip", "compile", "pyproject.toml",
+    cmd = [uv_bin(), "pip", "compile", *job.inputs, *job.args,
            *(["--generate-hashes"] if job.hashes else []), "--python-platform=linux",
            f"--python-version={job.python}",
            f"--index-url={job.index.request_url()}", "-o", str(output),
-           "--custom-compile-command", f"bumper lock {job.rel}", "--quiet",
+           "--custom-compile-command", job.header or f"bumper lock {job.rel}", "--quiet",
            *config]
     python = build_python()
     if python:
@@ -134,10 +138,13 @@ def command(job: LockJob, output: Path, config: tuple[str, ...] = ("--no-config"
 
 def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
     """Run uv for `job` and return the new lock text (nothing is written to the folder)."""
-    current = job.folder / LOCK_NAME
+    current = job.folder / job.lock_name
     previous = read_text(current) if current.exists() else None
     pyproject = read_text(job.folder / "pyproject.toml")
     with tempfile.TemporaryDirectory(prefix="bumper-lock-") as tmp:
+        for name in job.inputs:  # the lock's other inputs (requirements-ga.in)
+            if name != "pyproject.toml" and "/" not in name:
+                Path(tmp, name).write_text(read_text(job.folder / name), encoding="utf-8")
         # uv prefers the pins of an existing output file: a relock only moves what must
         # move (unless --upgrade). (-r/-c/-e lines dropped: they would name nothing there)
         proc, stderr, text = _uv(job, Path(tmp), pyproject,
@@ -159,7 +166,7 @@ def _uv(job: LockJob, where: Path, pyproject: str, previous: str | None,
     (`uvsettings`): the process, its stderr and the lock body it wrote."""
     indexes = (job.index, *job.others)
     config = tuple(uvsettings.write_inputs(where, pyproject, indexes))
-    output = where / LOCK_NAME
+    output = where / job.lock_name
     if previous:
         output.write_text(previous, encoding="utf-8")
     run = replace(job, folder=where)

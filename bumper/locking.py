@@ -9,7 +9,7 @@ from pathlib import Path
 from bumper import lock, lockform
 from bumper.config import Config
 from bumper.discover import LOCK, ImageDir
-from bumper.fsutil import atomic_write
+from bumper.fsutil import atomic_write, read_text
 
 
 @dataclass(frozen=True)
@@ -17,14 +17,15 @@ class LockResult:
     rel: str
     changed: bool
     diff: str
+    lock: str = LOCK  # the file (a folder may have several locks)
 
 
-def _diff(old: str, new: str, rel: str) -> str:
+def _diff(old: str, new: str, rel: str, name: str = LOCK) -> str:
     import difflib
 
     return "".join(difflib.unified_diff(old.splitlines(keepends=True),
                                         new.splitlines(keepends=True),
-                                        f"a/{rel}/{LOCK}", f"b/{rel}/{LOCK}"))
+                                        f"a/{rel}/{name}", f"b/{rel}/{name}"))
 
 
 def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str, ...] = (),
@@ -32,8 +33,16 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
            config: Config | None = None) -> list[LockResult]:
     """Lock every folder (concurrently); write the locks that changed when ``write``. Each
     lock keeps its form unless ``[tool.bumper] hashes`` (the folder's scheme) forces one."""
-    jobs = [lock.job_for(image, upgrade=upgrade, upgrade_packages=packages,
-                         policy=_policy(config, image)) for image in images]
+    from bumper import locks
+
+    owners: list[ImageDir] = []
+    jobs: list[lock.LockJob] = []
+    for image in images:
+        policy = _policy(config, image)
+        base = lock.job_for(image, upgrade=upgrade, upgrade_packages=packages, policy=policy)
+        for job in locks.jobs(base, image.path, config.locks if config else (), policy):
+            owners.append(image)
+            jobs.append(job)
 
     shown = False
 
@@ -51,15 +60,16 @@ def relock(images: list[ImageDir], *, upgrade: bool = False, packages: tuple[str
             sys.stderr.write("\n")
             sys.stderr.flush()
     results = []
-    for image, new in zip(images, texts, strict=True):
-        old = image.texts.get(LOCK, "")
+    for image, job, new in zip(owners, jobs, texts, strict=True):
+        path = Path(image.path) / job.lock_name
+        old = image.texts.get(LOCK, "") if job.lock_name == LOCK else read_text(path)
         changed = lockform.comparable(old) != lockform.comparable(new)
         # A lock whose only change would be comment lines (uv's "# via" notes, the
         # header) is left alone: a scheduled refresh then opens no empty pull request.
         if write and (changed or not old.strip()):
-            atomic_write(Path(image.path) / LOCK, new)
-        diff = _diff(old, new, image.rel) if changed else ""
-        results.append(LockResult(image.rel, changed, diff))
+            atomic_write(path, new)
+        diff = _diff(old, new, image.rel, job.lock_name) if changed else ""
+        results.append(LockResult(image.rel, changed, diff, job.lock_name))
     return results
 
 

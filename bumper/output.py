@@ -78,21 +78,24 @@ def init_report(inferred: Any, rendered: tuple[Path, str, str], *, dry_run: bool
 
 
 def lock_results(fmt: str, results: Sequence[object], check_only: bool) -> None:
+    from bumper.discover import LOCK as LOCK_FILE
     from bumper.locking import LockResult
 
     rows = [r for r in results if isinstance(r, LockResult)]
     if fmt == "json":
         emit_json({"command": "lock", "check": check_only,
                    "ok": not (check_only and any(r.changed for r in rows)),
-                   "folders": [{"path": r.rel, "changed": r.changed} for r in rows]})
+                   "folders": [{"path": r.rel, "changed": r.changed,
+                                **({"lock": r.lock} if r.lock != LOCK_FILE else {})}
+                               for r in rows]})
         return
     for row in rows:
         if check_only and row.changed:
-            click.echo(f"{row.rel}/requirements.txt: out of date (run: bumper lock {row.rel})")
+            click.echo(f"{row.rel}/{row.lock}: out of date (run: bumper lock {row.rel})")
             click.echo(row.diff, nl=False)
         elif not check_only:
             state = "updated" if row.changed else "unchanged"
-            click.echo(f"{row.rel}/requirements.txt: {state}")
+            click.echo(f"{row.rel}/{row.lock}: {state}")
     if check_only and not any(r.changed for r in rows):
         click.echo(f"{len(rows)} lock{'s' if len(rows) != 1 else ''} up to date", err=True)
 

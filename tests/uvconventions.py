@@ -12,6 +12,8 @@ constraints allow) and, for some, the second ``ga-ubi9`` index:
 - ``two-index``: an unhashed lock; ``index-strategy = "unsafe-best-match"`` with the GA
   index as ``extra-index-url`` (it has a newer urllib3), ``exclude-newer`` and
   ``environments``.
+- ``split``: ``constraints`` plus a second lock, ``requirements-ga.txt``, compiled from
+  ``requirements-ga.in`` against the GA index (its first line), as its uv header says.
 - ``sources``: a package only the GA index has, taken from it by ``[tool.uv.sources]`` and
   ``[[tool.uv.index]]`` (explicit).
 
@@ -39,7 +41,11 @@ NAME = "th05-cpu-torch291-py312"
 PUBLIC_HOST = "https://packages.example.com/"
 MAIN = f"{PUBLIC_HOST}api/pypi/public-rhai/rhoai/3.4-EA1/cpu-ubi9-uvconv/simple/"
 GA = f"{PUBLIC_HOST}api/pypi/public-rhai/rhoai/3.4-EA1/ga-ubi9/simple/"
-FIXTURES = ("constraints", "override", "two-index", "sources")
+FIXTURES = ("constraints", "override", "two-index", "sources", "split")
+GA_LOCK = "requirements-ga.txt"
+GA_INPUT = "requirements-ga.in"
+GA_HEADER = ("uv pip compile requirements-ga.in --python-platform=linux --python-version=3.12 "
+             "-o requirements-ga.txt")
 DIR = f"{IMAGES}/{NAME}"
 
 BASE = "registry.example.com/opendatahub/odh-workbench-jupyter-minimal-cpu-py312-ubi9:2025b-v1.39"
@@ -92,6 +98,8 @@ dependencies = [
 def pyproject(kind: str) -> str:
     hashes = " --generate-hashes" if kind == "override" else ""
     text = HEADER.format(hashes=hashes, main=MAIN)
+    if kind == "split":
+        text += f"# split lock: {GA_LOCK} (GA index) is compiled from {GA_INPUT}\n"
     if kind == "override":
         text += ("# rhai-eval-harness 0.3.0 declares numpy<2 but works with numpy 2; the\n"
                  "# override below is the only way this folder resolves.\n")
@@ -99,7 +107,7 @@ def pyproject(kind: str) -> str:
             "sources": '    # only on the GA index, see [tool.uv.sources]\n'
                        '    "rhai-ga-tools>=1.0.0",\n'}.get(kind, "")
     text += PROJECT.format(name=NAME, more=more) + "\n[tool.uv]\n" + f'index-url = "{MAIN}"\n'
-    if kind == "constraints":
+    if kind in ("constraints", "split"):
         text += ("constraint-dependencies = [\n    # CVE fixes (transitive)\n"
                  '    "starlette>=1.2.0,<1.3",  # CVE-2025-0001\n'
                  '    "urllib3~=2.5.0",\n]\n')
@@ -159,6 +167,35 @@ def hand_lock(folder: Path, local_prefix: str, env: dict[str, str], *,
     return lead_lines(kind) + "".join(lines).replace(local_prefix, PUBLIC_HOST)
 
 
+def hand_ga_lock(folder: Path, local_prefix: str, env: dict[str, str], *,
+                 upgrade: bool = False) -> str:
+    """The split fixture's second lock by its header command, run by hand (against GA)."""
+    with tempfile.TemporaryDirectory(prefix="hand-lock-") as tmp:
+        where = Path(tmp) / "folder"
+        where.mkdir()
+        text = (folder / "pyproject.toml").read_text(encoding="utf-8")
+        (where / "pyproject.toml").write_text(text.replace(PUBLIC_HOST, local_prefix),
+                                              encoding="utf-8")
+        shutil.copy(folder / GA_INPUT, where / GA_INPUT)
+        lock = folder / GA_LOCK
+        if lock.exists() and not upgrade:
+            kept = lock.read_text(encoding="utf-8").splitlines(keepends=True)
+            (where / GA_LOCK).write_text("".join(ln for ln in kept if not ln.startswith("--")),
+                                         encoding="utf-8")
+        (Path(tmp) / "xdg").mkdir()
+        cmd = [uv_bin(), *GA_HEADER.split()[1:], "--quiet",
+               f"--index-url={GA.replace(PUBLIC_HOST, local_prefix)}",
+               *(["--upgrade"] if upgrade else [])]
+        python = build_python()
+        if python:
+            cmd.append(f"--python={python}")
+        done = subprocess.run(cmd, cwd=where, env={**env, "XDG_CONFIG_HOME": f"{tmp}/xdg"},
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        out = (where / GA_LOCK).read_text(encoding="utf-8")
+    return f"--index-url={GA}\n" + out.replace(local_prefix, PUBLIC_HOST)
+
+
 def kind_of(pyproject_text: str) -> str:
     if "override-dependencies" in pyproject_text:
         return "override"
@@ -166,7 +203,7 @@ def kind_of(pyproject_text: str) -> str:
         return "two-index"
     if "[tool.uv.sources]" in pyproject_text:
         return "sources"
-    return "constraints"
+    return "split" if "# split lock" in pyproject_text else "constraints"
 
 
 def write_repo(root: Path, kind: str, local_prefix: str, env: dict[str, str]) -> Path:
@@ -177,6 +214,11 @@ def write_repo(root: Path, kind: str, local_prefix: str, env: dict[str, str]) ->
     (folder / "pyproject.toml").write_text(pyproject(kind), encoding="utf-8")
     (folder / "requirements.txt").write_text(hand_lock(folder, local_prefix, env),
                                              encoding="utf-8")
+    if kind == "split":
+        (folder / GA_INPUT).write_text("# what the GA index adds\nrhai-ga-tools>=1.0.0\n",
+                                       encoding="utf-8")
+        (folder / GA_LOCK).write_text(hand_ga_lock(folder, local_prefix, env),
+                                      encoding="utf-8")
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["commit", "-q", "-m", f"{kind} image folder"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
