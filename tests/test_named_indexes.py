@@ -64,3 +64,27 @@ def test_index_missing_checks_each_pin_against_its_own_index(
     assert f"Please add to {GA}:" in run.out
     assert f"rhai-ga-tools=={version}" in run.out
     assert MAIN not in run.out
+
+
+def test_every_index_the_folder_names_gets_the_mapping_and_the_credentials(
+        uv_repos: dict[str, Path], tmp_path: Path, bump_env: dict[str, str],
+        built_wheels: Path) -> None:
+    """An index that wants a password: the folder's index and its GA index (a source) both
+    get it, through the one netrc; it is never written into the folder or the lock."""
+    password = "S3cret-uvconv"
+    with IndexServer(built_wheels, auth=("alice", password)) as server:
+        shutil.copytree(uv_repos["sources"], tmp_path / "repo", symlinks=True)
+        repo = Repo(tmp_path / "repo", bump_env, server)
+        repo.fails(3, "lock", "--upgrade", DIR)  # no credentials: refused
+        repo.extra_env.update(BUMPER_INDEX_USERNAME="alice", BUMPER_INDEX_PASSWORD=password)
+        server.requests_log.clear()
+        run = repo.ok("lock", "--upgrade", DIR)
+        ga = {path for method, path, user in server.requests_log if "/ga-ubi9/" in path}
+        assert ga, "uv asked the GA index for nothing"
+        # (uv may ask first without credentials; the index answers 401 until it sends them)
+        assert "alice" in {user for method, path, user in server.requests_log
+                           if "/ga-ubi9/" in path}, "the GA index got no credentials"
+        lock = repo.read(NAME, "requirements.txt")
+        assert lock_pins(lock)["rhai-ga-tools"] == "1.1.0"
+        for text in (lock, repo.read(NAME, "pyproject.toml"), run.out, run.err):
+            assert password not in text and "127.0.0.1" not in text
