@@ -16,7 +16,7 @@ from bumper.formats.requirements import canonical
 DEPENDENCIES = ("project", "dependencies")
 CONSTRAINTS = ("tool", "uv", "constraint-dependencies")
 OVERRIDES = ("tool", "uv", "override-dependencies")
-_ENTRY = re.compile(r"""^(?P<indent>\s*)(?P<q>["'])(?P<value>.*?)(?P=q)\s*(?P<comma>,?)""")
+_ENTRY = re.compile(r"""^(?P<indent>[ \t]*)(?P<q>["'])(?P<value>.*?)(?P=q)[ \t]*(?P<comma>,?)""")
 
 
 def _name(requirement: str) -> str:
