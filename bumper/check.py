@@ -21,7 +21,7 @@ from bumper.checks_conventions import (
     rule_name,
     rule_project_name,
 )
-from bumper.checks_locks import rule_sources
+from bumper.checks_locks import rule_other_locks, rule_sources
 from bumper.config import Config
 from bumper.discover import DOCKERFILE, LOCK, PYPROJECT, ImageDir, image_dirs, load
 from bumper.findings import Finding, selected
@@ -288,7 +288,7 @@ def rule_markers(image: ImageDir, config: Config) -> Iterator[Finding]:
 RULES: list[Rule] = [rule_read, rule_stack, rule_name, rule_python, rule_accel, rule_index_drift,
                      rule_lock, rule_base_image, rule_labels, rule_markers, rule_project_name,
                      rule_label_name, rule_hashes, rule_constraints, rule_downstream,
-                     rule_sources]
+                     rule_sources, rule_other_locks]
 
 
 def same_stack(images: Iterable[ImageDir]) -> Iterator[Finding]:

@@ -48,3 +48,27 @@ def rule_sources(image: ImageDir, config: Config) -> Iterator[Finding]:
                           "lock does not name: pip would look for it on the folder's index",
                           f"run: bumper lock {image.rel} (it writes --extra-index-url="
                           f"{source.url})", code="L010")
+
+
+def rule_other_locks(image: ImageDir, config: Config) -> Iterator[Finding]:
+    """The folder's other locks (bumper.locks): their inputs exist, their form is one form,
+    their first line names their index."""
+    from bumper import locks
+    from bumper.formats.requirements import read as read_lock
+    from bumper.fsutil import read_text
+
+    for spec in locks.find(image.path, config.locks)[1:]:
+        where = image.where(spec.name)
+        for name in spec.inputs:
+            if not (image.path / name).is_file():
+                yield Finding(where, 0, f"its header names {name}, which the folder lacks",
+                              "restore it, or fix the header command", code="L011")
+        facts = read_lock(read_text(image.path / spec.name))
+        bare = [pin for pin in facts.pins if not pin.hashes]
+        if bare and len(bare) < len(facts.pins):
+            yield Finding(where, bare[0].line, f"{len(bare)} of {len(facts.pins)} pins have no "
+                          "--hash, the others do", f"run: bumper lock {image.rel}", code="L004")
+        if facts.pins and spec.index_url is None:
+            yield Finding(where, 1, "the lock does not start with the --index-url line of its "
+                          "index", f"write --index-url=<its index> as line 1, then run: "
+                          f"bumper lock {image.rel}", code="L001")

@@ -66,6 +66,7 @@ for _code, _family, _severity, _summary in (
     ("L008", "lock", ERROR, "the lock holds a -r, -c or -e line"),
     ("L009", "sources", ERROR, "[tool.uv.sources] names an index [[tool.uv.index]] lacks"),
     ("L010", "sources", ERROR, "a lock pin comes from an index the lock does not name"),
+    ("L011", "lock", ERROR, "another lock's header names an input the folder lacks"),
     ("D001", "markers", ERROR, "MIDSTREAM ONLY banners are unbalanced"),
     ("D002", "downstream", ERROR, "a midstream-only step is not guarded by ARG DOWNSTREAM"),
     ("D003", "downstream", ERROR, "ARG DOWNSTREAM is missing or does not default to false"),

@@ -97,3 +97,21 @@ def test_a_lock_without_a_header_is_one_only_when_listed(uv_repo: Callable[[str]
                                                   encoding="utf-8")
     run = repo.ok("lock", DIR)
     assert (f"{DIR}/{GA_LOCK}" in run.out) == listed
+
+
+def _lock_codes(repo: Repo) -> list[tuple[str, str]]:
+    run = repo.bumper("--format", "json", "check", DIR)
+    assert run.code in (0, 1), str(run)
+    found = run.json()["findings"]
+    assert isinstance(found, list)
+    return [(str(f["code"]), str(f["path"])) for f in found if str(f["path"]).endswith(GA_LOCK)]
+
+
+def test_check_reads_the_second_lock(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("split")
+    assert _lock_codes(repo) == []
+    (repo.root / DIR / GA_INPUT).unlink()
+    assert _lock_codes(repo) == [("L011", f"{DIR}/{GA_LOCK}")]
+    run = repo.fails(2, "lock", DIR)
+    assert GA_INPUT in run.err
+    assert repo.status() == f" D {DIR}/{GA_INPUT}\n"
