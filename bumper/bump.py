@@ -235,7 +235,6 @@ def edits_line(folder: FolderPlan) -> str:
     if folder.upgrade:
         parts.append(f"upgrade {LOCK}")
     parts += [f"pin {pin.name}=={pin.version} in {LOCK}" for pin in folder.repins]
-    parts += folder.notes
     return "; ".join(parts)
 
 

@@ -77,6 +77,9 @@ class Plan:
         elif relocked:
             body += ["", "Lock not regenerated (--no-lock): " + "; ".join(
                 f"run bumper lock {f.dst_rel}" for f in relocked)]
+        notes = [f"  {f.dst_rel}: {note}" for f in self.folders for note in f.notes]
+        if notes:
+            body += ["", "Where the requirements went:", *notes]
         if self.leftovers:
             body += ["", "Leftovers to review (old version tokens the bump did not rewrite):"]
             body += [f"  {item}" for item in self.leftovers]

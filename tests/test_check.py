@@ -688,7 +688,7 @@ def test_broken_folder_gives_findings_not_a_traceback(examples: Path, breaker: o
      "pyproject.toml [tool.bumper]: images-root and naming must be strings"),
     ("[tool.bumper]\nnamig = 'x'\n", ["check"],
      "pyproject.toml [tool.bumper]: unknown key 'namig' (known: companions, cve-fixes, "
-     "downstream, hashes, images-root, label-name, legacy, naming, project-name)"),
+     "downstream, hashes, images-root, label-name, legacy, locks, naming, project-name)"),
     ("[tool.bumper\n", ["check"], "pyproject.toml: cannot read settings: Expected ']' at the end "
      "of a table declaration (at line 1, column 13) (fix the TOML)"),
     ('[tool.bumper]\nimages-root = "nowhere"\n', ["check"],
