@@ -227,6 +227,7 @@ class Report:
     floors: list[Conflict] = field(default_factory=list)  # advisory: lines to raise by hand
     requests: list[str] = field(default_factory=list)
     error: BumperError | None = None
+    lock_changes: list[tuple[str, Change]] = field(default_factory=list)  # the other locks'
 
     @property
     def code(self) -> int:
@@ -254,11 +255,13 @@ class Subject:
     index_url: str | None
     python: str | None
     target: bool = False  # a bump's new Training Hub: say which floors it raises
+    path: Path | None = None  # the folder on disk: its other locks are resolved too
 
 
 def subject_of(image: ImageDir) -> Subject:
     return Subject(image.rel, image.texts.get(PYPROJECT, ""), image.texts.get(LOCK),
-                   image.index_url(), image.stack.python if image.stack else None)
+                   image.index_url(), image.stack.python if image.stack else None,
+                   path=image.path)
 
 
 def hub_pin(rel: str, facts: pyproject_facts.PyprojectFacts) -> tuple[str, str, int]:
@@ -313,9 +316,37 @@ def _check(subject: Subject, report: Report, batch: lock.UvBatch | None) -> None
         report.changes = changes(subject.lock or "", result.lock)
         if subject.target:
             report.floors = floors(hub, subject.python, indexes)
+        _other_locks_resolve(subject, report, job, batch)
         return
     with _Offers(indexes) as offers:
         report.found, report.requests = explain(hub, result.message, offers.versions)
+
+
+def _other_locks_resolve(subject: Subject, report: Report, job: lock.LockJob,
+                         batch: lock.UvBatch | None) -> None:
+    """Each other lock of the folder (bumper.locks), resolved by its own command line with the
+    subject's pyproject settings: its changes, or why it does not resolve."""
+    from dataclasses import replace
+
+    from bumper import fsutil, locks
+
+    if subject.path is None:
+        return
+    for spec in locks.find(subject.path)[1:]:
+        index = with_env_credentials(spec.index_url) if spec.index_url else job.index
+        other = lock.with_indexes(replace(job, folder=subject.path, lock_name=spec.name,
+                                          index=index, inputs=spec.inputs, args=spec.args,
+                                          header=spec.header), subject.pyproject)
+        text = fsutil.read_text(subject.path / spec.name)
+        result = lock.resolve(other, subject.pyproject, text, batch)
+        if result.ok:
+            report.lock_changes += [(spec.name, c) for c in changes(text, result.lock)]
+            continue
+        report.resolved = False
+        lines = [ln.strip() for ln in result.message.splitlines() if ln.strip()]
+        report.found.append(Conflict(subject.rel, 0, spec.name,
+                                     f"{spec.name} does not resolve with {report.label()}",
+                                     kind="unresolved", uv=tuple(lines[:8])))
 
 
 def changes(old: str, new: str) -> list[Change]:

@@ -126,6 +126,12 @@ def align(ctx: Any, dirs: tuple[str, ...], target: str | None, extras: str | Non
     return max(report.code for report in reports) if reports else 0
 
 
+def _changes(report: Any) -> None:
+    """What the resolution moves in each lock of the folder."""
+    for name, change in [("requirements.txt", c) for c in report.changes] + report.lock_changes:
+        click.echo(f"{report.folder}/{name}: {change} (with {report.label()})")
+
+
 def _align_text(reports: list[Any], target: str | None) -> None:
     """Findings on stdout (by folder, then line), then the request list; the summary and
     the errors on stderr."""
@@ -133,9 +139,7 @@ def _align_text(reports: list[Any], target: str | None) -> None:
         for found in sorted([*report.found, *report.floors], key=lambda c: c.line):
             click.echo(str(found))
         if target is not None and report.resolved:
-            for change in report.changes:
-                click.echo(f"{report.folder}/requirements.txt: {change} "
-                           f"(with {report.label()})")
+            _changes(report)
     requests: dict[str, list[tuple[str, str]]] = {}
     for report in reports:
         for request in report.requests:

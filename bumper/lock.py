@@ -142,9 +142,6 @@ def compile_lock(job: LockJob, batch: Batch | None = None) -> str:
     previous = read_text(current) if current.exists() else None
     pyproject = read_text(job.folder / "pyproject.toml")
     with tempfile.TemporaryDirectory(prefix="bumper-lock-") as tmp:
-        for name in job.inputs:  # the lock's other inputs (requirements-ga.in)
-            if name != "pyproject.toml" and "/" not in name:
-                Path(tmp, name).write_text(read_text(job.folder / name), encoding="utf-8")
         # uv prefers the pins of an existing output file: a relock only moves what must
         # move (unless --upgrade). (-r/-c/-e lines dropped: they would name nothing there)
         proc, stderr, text = _uv(job, Path(tmp), pyproject,
@@ -166,6 +163,9 @@ def _uv(job: LockJob, where: Path, pyproject: str, previous: str | None,
     (`uvsettings`): the process, its stderr and the lock body it wrote."""
     indexes = (job.index, *job.others)
     config = tuple(uvsettings.write_inputs(where, pyproject, indexes))
+    for name in job.inputs:  # the lock's other inputs (requirements-ga.in)
+        if name != "pyproject.toml" and "/" not in name:
+            (where / name).write_text(read_text(job.folder / name), encoding="utf-8")
     output = where / job.lock_name
     if previous:
         output.write_text(previous, encoding="utf-8")

@@ -115,3 +115,16 @@ def test_check_reads_the_second_lock(uv_repo: Callable[[str], Repo]) -> None:
     run = repo.fails(2, "lock", DIR)
     assert GA_INPUT in run.err
     assert repo.status() == f" D {DIR}/{GA_INPUT}\n"
+
+
+def test_align_resolves_the_second_lock_too(uv_repo: Callable[[str], Repo]) -> None:
+    repo = uv_repo("split")
+    repo.ok("align", DIR)
+    # the GA lock now asks for what the folder's constraints forbid (urllib3~=2.5.0)
+    (repo.root / DIR / GA_INPUT).write_text("rhai-ga-tools>=1.0.0\nurllib3>=2.6\n",
+                                            encoding="utf-8")
+    run = repo.bumper("align", DIR)
+    assert run.code == 1, str(run)
+    assert f"{DIR}/pyproject.toml: {GA_LOCK} does not resolve with training-hub 0.5.0" in run.out
+    assert "urllib3" in run.out
+    assert repo.status() == f" M {DIR}/{GA_INPUT}\n"
